@@ -1,0 +1,3 @@
+from nemkonto.celery import app as celery_app
+
+__all__ = ("celery_app",)

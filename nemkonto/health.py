@@ -1,0 +1,48 @@
+"""Health checks for /healthz: each check answers (ok, detail) and never raises."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+
+from nemkonto.celery import app as celery_app
+
+HEARTBEAT_KEY = "nemkonto:worker-heartbeat"
+
+
+def _timed(check: Callable[[], str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        ok = True
+    except Exception as exc:  # noqa: BLE001 - any failure makes the component unhealthy
+        detail = f"{type(exc).__name__}: {exc}"
+        ok = False
+    return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        (version,) = cursor.fetchone()
+    return f"PostgreSQL {version}"
+
+
+def _broker() -> str:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=3)
+        conn.default_channel  # noqa: B018 - opening a channel proves the broker answers
+        return str(conn.as_uri())  # the password, if any, is masked
+
+
+def run_checks() -> dict[str, dict[str, Any]]:
+    """The database and the broker; both must be ok for the service to be healthy."""
+    return {"database": _timed(_database), "broker": _timed(_broker)}
+
+
+def last_worker_heartbeat() -> dict[str, Any] | None:
+    """What the most recent worker heartbeat task recorded (host, pid, time), if any."""
+    beat = cache.get(HEARTBEAT_KEY)
+    return beat if isinstance(beat, dict) else None

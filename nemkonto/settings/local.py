@@ -1,0 +1,41 @@
+"""Development and test settings: the default when DJANGO_SETTINGS_MODULE is not set.
+
+Nothing needs configuring: without DATABASE_URL the embedded PostgreSQL is started on demand, and
+without CELERY_BROKER_URL the broker is Kombu's filesystem transport (see the README).
+"""
+
+from nemkonto import embedded_db
+from nemkonto.settings.base import *  # noqa: F403
+from nemkonto.settings.base import (
+    CELERY_BROKER_FOLDER,
+    CELERY_BROKER_URL,
+    DATABASE_URL,
+    database_from_url,
+    database_settings,
+    env,
+)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# A development-only key: production.py refuses to start without DJANGO_SECRET_KEY.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-local-development-only")
+
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {"default": database_settings(embedded_db.ensure_started())}
+
+if not CELERY_BROKER_URL:
+    # A broker without a server: messages are files in var/broker, which a worker in another
+    # process picks up. Good for one machine; use RabbitMQ (or Redis) beyond that.
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "store_processed": False,
+    }
+    for folder in ("queue", "processed"):
+        (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
+
+if env.bool("DJANGO_TESTING", default=False):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
