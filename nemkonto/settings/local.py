@@ -19,22 +19,31 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # A development-only key: production.py refuses to start without DJANGO_SECRET_KEY.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-local-development-only")
 
+NEMKONTO_DEMO_DATA_ALLOWED = True
+
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL)}
 else:
-    DATABASES = {"default": database_settings(embedded_db.ensure_started())}
+    # The backend starts the embedded server on the first connection and fills in HOST.
+    DATABASES = {
+        "default": {
+            **database_settings({"NAME": embedded_db.DATABASE_NAME, "USER": embedded_db.SUPERUSER}),
+            "ENGINE": "nemkonto.embedded_backend",
+        }
+    }
 
 if not CELERY_BROKER_URL:
     # A broker without a server: messages are files in var/broker, which a worker in another
     # process picks up. Good for one machine; use RabbitMQ (or Redis) beyond that.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
     }
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
 
 if env.bool("DJANGO_TESTING", default=False):

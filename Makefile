@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper of those.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+RUN := $(UV) run --frozen
+
+.PHONY: run test install assets messages lint typecheck pytest db-stop clean
+
+## run: install, prepare the database, load demo data, start web + worker + beat (Ctrl-C stops all)
+run: install assets messages
+	$(RUN) python -m nemkonto.stack
+
+## test: install, then lint, type checks and the whole test suite
+test: install assets messages lint typecheck pytest
+
+install:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen
+
+assets:
+	bash scripts/build_assets.sh
+
+messages:
+	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext; }
+	$(RUN) django-admin compilemessages --ignore=.venv --ignore=node_modules --ignore=var -v 0
+
+lint:
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+
+typecheck:
+	$(RUN) mypy .
+
+# Without DATABASE_URL the tests run against the embedded PostgreSQL, stopped again afterwards.
+pytest:
+	$(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
+
+db-stop:
+	$(RUN) python -m nemkonto.embedded_db stop
+
+clean: db-stop
+	rm -rf var staticfiles node_modules nemkonto/static/dkfds
