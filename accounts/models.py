@@ -243,3 +243,100 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class Bank(models.Model):
+    """A bank (*pengeinstitut*): an authority's bank, and a reporter of its customers' NemKonti."""
+
+    reg = models.CharField(_("registration number"), max_length=4, unique=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["reg"]
+        verbose_name = _("bank")
+        verbose_name_plural = _("banks")
+
+    def __str__(self) -> str:
+        return f"{self.reg} {self.name}"
+
+
+class ApiClient(models.Model):
+    """An OAuth2 client-credentials client of the REST API, and what it is bound to.
+
+    A payment system's client acts for one authority through that authority's connection
+    agreement with the system; an authority's client looks up accounts; a bank's client reports
+    its customers' NemKonti and exchanges payment files.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT_SYSTEM = "payment_system", _("Payment system")
+        AUTHORITY = "authority", _("Authority")
+        BANK = "bank", _("Bank")
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application",
+        verbose_name=_("OAuth2 application"),
+        on_delete=models.CASCADE,
+        related_name="api_client",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("authority"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_clients",
+    )
+    payment_system = models.ForeignKey(
+        "payments.PaymentSystem",
+        verbose_name=_("payment system"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_clients",
+    )
+    bank = models.ForeignKey(
+        Bank,
+        verbose_name=_("bank"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_clients",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    secret_rotated_at = models.DateTimeField(_("secret rotated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind="payment_system",
+                        authority__isnull=False,
+                        payment_system__isnull=False,
+                        bank__isnull=True,
+                    )
+                    | Q(
+                        kind="authority",
+                        authority__isnull=False,
+                        payment_system__isnull=True,
+                        bank__isnull=True,
+                    )
+                    | Q(
+                        kind="bank",
+                        bank__isnull=False,
+                        authority__isnull=True,
+                        payment_system__isnull=True,
+                    )
+                ),
+                name="api_client_bound_by_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.application.name}"

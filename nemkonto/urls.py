@@ -9,6 +9,8 @@ urlpatterns = [
     path("healthz/worker", views.worker_ping_create, name="worker-ping"),
     path("healthz/worker/<uuid:ping_id>", views.worker_ping_detail, name="worker-ping-detail"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("nemkonto.api_urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
 ]
 
 urlpatterns += i18n_patterns(

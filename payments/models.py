@@ -58,3 +58,20 @@ class BankClosure(models.Model):
                     )
                 }
             )
+
+
+class PaymentSystem(models.Model):
+    """A payment system (*betalingssystem*) that sends payments for one or more authorities."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    vendor = models.CharField(_("vendor"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("payment system")
+        verbose_name_plural = _("payment systems")
+
+    def __str__(self) -> str:
+        return self.name

@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
+# Named explicitly so that our own models can point at DOT's application model in migrations.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
 # OAuth2 client credentials for payment systems, authorities and banks (API.md, Conventions).
 OAUTH2_PROVIDER = {
     "SCOPES": {
