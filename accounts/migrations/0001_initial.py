@@ -11,237 +11,635 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("pghistory", "0007_auto_20250421_0444"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Authority',
+            name="Authority",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=20, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kind', models.CharField(choices=[('state', 'State agency'), ('region', 'Region'), ('municipality', 'Municipality')], max_length=20, verbose_name='kind')),
-                ('cvr', models.CharField(max_length=8, unique=True, verbose_name='CVR number')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=20, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("state", "State agency"),
+                            ("region", "Region"),
+                            ("municipality", "Municipality"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("cvr", models.CharField(max_length=8, unique=True, verbose_name="CVR number")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'authority',
-                'verbose_name_plural': 'authorities',
-                'ordering': ['name'],
+                "verbose_name": "authority",
+                "verbose_name_plural": "authorities",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Bank',
+            name="Bank",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reg', models.CharField(max_length=4, unique=True, verbose_name='registration number')),
-                ('bic', models.CharField(blank=True, max_length=11, verbose_name='BIC')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reg",
+                    models.CharField(max_length=4, unique=True, verbose_name="registration number"),
+                ),
+                ("bic", models.CharField(blank=True, max_length=11, verbose_name="BIC")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'bank',
-                'verbose_name_plural': 'banks',
-                'ordering': ['reg'],
+                "verbose_name": "bank",
+                "verbose_name_plural": "banks",
+                "ordering": ["reg"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('kind', models.CharField(choices=[('operator', 'Operator (NemKonto service)'), ('employee', 'Authority employee'), ('citizen', 'Citizen'), ('business', 'Business')], default='employee', max_length=20, verbose_name='kind')),
-                ('recipient_type', models.CharField(blank=True, choices=[('CPR', 'CPR number'), ('CVR', 'CVR number'), ('P', 'P-number'), ('SE', 'SE number')], max_length=3, verbose_name='recipient ID type')),
-                ('recipient_id', models.CharField(blank=True, max_length=10, verbose_name='recipient ID')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('authority', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='users', to='accounts.authority', verbose_name='authority')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("operator", "Operator (NemKonto service)"),
+                            ("employee", "Authority employee"),
+                            ("citizen", "Citizen"),
+                            ("business", "Business"),
+                        ],
+                        default="employee",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "recipient_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("CPR", "CPR number"),
+                            ("CVR", "CVR number"),
+                            ("P", "P-number"),
+                            ("SE", "SE number"),
+                        ],
+                        max_length=3,
+                        verbose_name="recipient ID type",
+                    ),
+                ),
+                (
+                    "recipient_id",
+                    models.CharField(blank=True, max_length=10, verbose_name="recipient ID"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="users",
+                        to="accounts.authority",
+                        verbose_name="authority",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='LosUnit',
+            name="LosUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=30, verbose_name='LOS code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('path', models.CharField(default='', editable=False, max_length=2000, verbose_name='path')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('authority', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='units', to='accounts.authority', verbose_name='authority')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='accounts.losunit', verbose_name='parent unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=30, verbose_name="LOS code")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "path",
+                    models.CharField(
+                        default="", editable=False, max_length=2000, verbose_name="path"
+                    ),
+                ),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="units",
+                        to="accounts.authority",
+                        verbose_name="authority",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="accounts.losunit",
+                        verbose_name="parent unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'LOS unit',
-                'verbose_name_plural': 'LOS units',
-                'ordering': ['path'],
-                'permissions': [('update_nemkonto', 'Update NemKonto for citizens and businesses'), ('update_specific_accounts', 'Update specific accounts'), ('search_pending_payments', 'Search pending payments'), ('search_completed_payments', 'Search completed payments'), ('stop_pending_payments', 'Stop pending payments'), ('maintain_benefits', "Maintain the authority's benefits"), ('local_administration', 'Local administration')],
+                "verbose_name": "LOS unit",
+                "verbose_name_plural": "LOS units",
+                "ordering": ["path"],
+                "permissions": [
+                    ("update_nemkonto", "Update NemKonto for citizens and businesses"),
+                    ("update_specific_accounts", "Update specific accounts"),
+                    ("search_pending_payments", "Search pending payments"),
+                    ("search_completed_payments", "Search completed payments"),
+                    ("stop_pending_payments", "Stop pending payments"),
+                    ("maintain_benefits", "Maintain the authority's benefits"),
+                    ("local_administration", "Local administration"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LosUnitEvent',
+            name="LosUnitEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.CharField(max_length=30, verbose_name='LOS code')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('path', models.CharField(default='', editable=False, max_length=2000, verbose_name='path')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('authority', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.authority', verbose_name='authority')),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='accounts.losunit', verbose_name='parent unit')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='accounts.losunit')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("code", models.CharField(max_length=30, verbose_name="LOS code")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "path",
+                    models.CharField(
+                        default="", editable=False, max_length=2000, verbose_name="path"
+                    ),
+                ),
+                (
+                    "closed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="accounts.authority",
+                        verbose_name="authority",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="accounts.losunit",
+                        verbose_name="parent unit",
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="accounts.losunit",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='LosUnitGroupObjectPermission',
+            name="LosUnitGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='accounts.losunit')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="accounts.losunit"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group"),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='LosUnitUserObjectPermission',
+            name="LosUnitUserObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='accounts.losunit')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "content_object",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="accounts.losunit"
+                    ),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="auth.permission"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='RoleProfile',
+            name="RoleProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('is_standard', models.BooleanField(default=False, verbose_name='standard profile')),
-                ('functions', models.ManyToManyField(related_name='role_profiles', to='auth.permission', verbose_name='functions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "is_standard",
+                    models.BooleanField(default=False, verbose_name="standard profile"),
+                ),
+                (
+                    "functions",
+                    models.ManyToManyField(
+                        related_name="role_profiles", to="auth.permission", verbose_name="functions"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'role profile',
-                'verbose_name_plural': 'role profiles',
-                'ordering': ['name'],
+                "verbose_name": "role profile",
+                "verbose_name_plural": "role profiles",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granted_at', models.DateTimeField(auto_now_add=True, verbose_name='granted at')),
-                ('granted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='granted by')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='accounts.losunit', verbose_name='LOS unit')),
-                ('role_profile', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='accounts.roleprofile', verbose_name='role profile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("granted_at", models.DateTimeField(auto_now_add=True, verbose_name="granted at")),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="granted by",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="accounts.losunit",
+                        verbose_name="LOS unit",
+                    ),
+                ),
+                (
+                    "role_profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grants",
+                        to="accounts.roleprofile",
+                        verbose_name="role profile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grant',
-                'verbose_name_plural': 'grants',
+                "verbose_name": "grant",
+                "verbose_name_plural": "grants",
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='time')),
-                ('actor_label', models.CharField(max_length=200, verbose_name='actor label')),
-                ('action', models.CharField(db_index=True, max_length=60, verbose_name='action')),
-                ('target_type', models.CharField(max_length=60, verbose_name='target type')),
-                ('target_id', models.CharField(max_length=60, verbose_name='target id')),
-                ('data', models.JSONField(default=dict, verbose_name='details')),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor')),
-                ('authority', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.authority', verbose_name='authority')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="time")),
+                ("actor_label", models.CharField(max_length=200, verbose_name="actor label")),
+                ("action", models.CharField(db_index=True, max_length=60, verbose_name="action")),
+                ("target_type", models.CharField(max_length=60, verbose_name="target type")),
+                ("target_id", models.CharField(max_length=60, verbose_name="target id")),
+                ("data", models.JSONField(default=dict, verbose_name="details")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor",
+                    ),
+                ),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.authority",
+                        verbose_name="authority",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['target_type', 'target_id'], name='audit_target')],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ["-at", "-id"],
+                "indexes": [models.Index(fields=["target_type", "target_id"], name="audit_target")],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='auditevent',
-            trigger=pgtrigger.compiler.Trigger(name='audit_event_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='dbff56c9da059ca74abd71ba35cd0651a69ff628', operation='UPDATE OR DELETE', pgid='pgtrigger_audit_event_append_only_1d6f3', table='accounts_auditevent', when='BEFORE')),
+            model_name="auditevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_event_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="dbff56c9da059ca74abd71ba35cd0651a69ff628",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_audit_event_append_only_1d6f3",
+                    table="accounts_auditevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'employee'), _negated=True), ('authority__isnull', False), _connector='OR'), name='user_employee_has_authority'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "employee"), _negated=True),
+                    ("authority__isnull", False),
+                    _connector="OR",
+                ),
+                name="user_employee_has_authority",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['employee', 'operator']), ('authority__isnull', True), _connector='OR'), name='user_only_employees_and_operators_have_authority'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["employee", "operator"]),
+                    ("authority__isnull", True),
+                    _connector="OR",
+                ),
+                name="user_only_employees_and_operators_have_authority",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['citizen', 'business']), _negated=True), models.Q(models.Q(('recipient_type', ''), _negated=True), models.Q(('recipient_id', ''), _negated=True)), _connector='OR'), name='user_recipient_login_has_recipient'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ["citizen", "business"]), _negated=True),
+                    models.Q(
+                        models.Q(("recipient_type", ""), _negated=True),
+                        models.Q(("recipient_id", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="user_recipient_login_has_recipient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(condition=models.Q(('recipient_id', ''), _negated=True), fields=('recipient_type', 'recipient_id'), name='user_one_login_per_recipient'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("recipient_id", ""), _negated=True),
+                fields=("recipient_type", "recipient_id"),
+                name="user_one_login_per_recipient",
+            ),
         ),
         migrations.AddIndex(
-            model_name='losunit',
-            index=models.Index(fields=['path'], name='losunit_path', opclasses=['text_pattern_ops']),
+            model_name="losunit",
+            index=models.Index(
+                fields=["path"], name="losunit_path", opclasses=["text_pattern_ops"]
+            ),
         ),
         migrations.AddConstraint(
-            model_name='losunit',
-            constraint=models.UniqueConstraint(fields=('authority', 'code'), name='losunit_code_per_authority'),
+            model_name="losunit",
+            constraint=models.UniqueConstraint(
+                fields=("authority", "code"), name="losunit_code_per_authority"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='losunit',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "accounts_losunitevent" ("authority_id", "closed_at", "code", "created_at", "id", "name", "parent_id", "path", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."authority_id", NEW."closed_at", NEW."code", NEW."created_at", NEW."id", NEW."name", NEW."parent_id", NEW."path", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='8a7005b962ce4df1c426a138b7c59b00e16b58cf', operation='INSERT', pgid='pgtrigger_insert_insert_dcd5d', table='accounts_losunit', when='AFTER')),
+            model_name="losunit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "accounts_losunitevent" ("authority_id", "closed_at", "code", "created_at", "id", "name", "parent_id", "path", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."authority_id", NEW."closed_at", NEW."code", NEW."created_at", NEW."id", NEW."name", NEW."parent_id", NEW."path", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;',
+                    hash="8a7005b962ce4df1c426a138b7c59b00e16b58cf",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_dcd5d",
+                    table="accounts_losunit",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='losunit',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "accounts_losunitevent" ("authority_id", "closed_at", "code", "created_at", "id", "name", "parent_id", "path", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."authority_id", NEW."closed_at", NEW."code", NEW."created_at", NEW."id", NEW."name", NEW."parent_id", NEW."path", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;', hash='44d2618836d5dfee181f0eea264976dc065ccd03', operation='UPDATE', pgid='pgtrigger_update_update_e1f34', table='accounts_losunit', when='AFTER')),
+            model_name="losunit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "accounts_losunitevent" ("authority_id", "closed_at", "code", "created_at", "id", "name", "parent_id", "path", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."authority_id", NEW."closed_at", NEW."code", NEW."created_at", NEW."id", NEW."name", NEW."parent_id", NEW."path", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;',
+                    hash="44d2618836d5dfee181f0eea264976dc065ccd03",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_e1f34",
+                    table="accounts_losunit",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AlterUniqueTogether(
-            name='losunitgroupobjectpermission',
-            unique_together={('group', 'permission', 'content_object')},
+            name="losunitgroupobjectpermission",
+            unique_together={("group", "permission", "content_object")},
         ),
         migrations.AlterUniqueTogether(
-            name='losunituserobjectpermission',
-            unique_together={('user', 'permission', 'content_object')},
+            name="losunituserobjectpermission",
+            unique_together={("user", "permission", "content_object")},
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.UniqueConstraint(fields=('user', 'role_profile', 'unit'), name='grant_unique_per_user_profile_unit'),
+            model_name="grant",
+            constraint=models.UniqueConstraint(
+                fields=("user", "role_profile", "unit"), name="grant_unique_per_user_profile_unit"
+            ),
         ),
     ]

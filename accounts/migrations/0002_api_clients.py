@@ -6,31 +6,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('payments', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("payments", "0001_initial"),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiClient',
+            name="ApiClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('payment_system', 'Payment system'), ('authority', 'Authority'), ('bank', 'Bank')], max_length=20, verbose_name='kind')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('secret_rotated_at', models.DateTimeField(blank=True, null=True, verbose_name='secret rotated at')),
-                ('application', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='api_client', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL, verbose_name='OAuth2 application')),
-                ('authority', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='api_clients', to='accounts.authority', verbose_name='authority')),
-                ('bank', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='api_clients', to='accounts.bank', verbose_name='bank')),
-                ('payment_system', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='api_clients', to='payments.paymentsystem', verbose_name='payment system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("payment_system", "Payment system"),
+                            ("authority", "Authority"),
+                            ("bank", "Bank"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "secret_rotated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="secret rotated at"),
+                ),
+                (
+                    "application",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_client",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                        verbose_name="OAuth2 application",
+                    ),
+                ),
+                (
+                    "authority",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="api_clients",
+                        to="accounts.authority",
+                        verbose_name="authority",
+                    ),
+                ),
+                (
+                    "bank",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="api_clients",
+                        to="accounts.bank",
+                        verbose_name="bank",
+                    ),
+                ),
+                (
+                    "payment_system",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="api_clients",
+                        to="payments.paymentsystem",
+                        verbose_name="payment system",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API client',
-                'verbose_name_plural': 'API clients',
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('authority__isnull', False), ('bank__isnull', True), ('kind', 'payment_system'), ('payment_system__isnull', False)), models.Q(('authority__isnull', False), ('bank__isnull', True), ('kind', 'authority'), ('payment_system__isnull', True)), models.Q(('authority__isnull', True), ('bank__isnull', False), ('kind', 'bank'), ('payment_system__isnull', True)), _connector='OR'), name='api_client_bound_by_kind')],
+                "verbose_name": "API client",
+                "verbose_name_plural": "API clients",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("authority__isnull", False),
+                                ("bank__isnull", True),
+                                ("kind", "payment_system"),
+                                ("payment_system__isnull", False),
+                            ),
+                            models.Q(
+                                ("authority__isnull", False),
+                                ("bank__isnull", True),
+                                ("kind", "authority"),
+                                ("payment_system__isnull", True),
+                            ),
+                            models.Q(
+                                ("authority__isnull", True),
+                                ("bank__isnull", False),
+                                ("kind", "bank"),
+                                ("payment_system__isnull", True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="api_client_bound_by_kind",
+                    )
+                ],
             },
         ),
     ]
