@@ -15,7 +15,7 @@ from nemkonto.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 
 def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
-    """DRF's nested error detail as a flat list with field paths like ``payments[3].recipient.id``."""
+    """DRF's nested errors as a flat list with field paths like ``payments[3].recipient.id``."""
     if isinstance(detail, dict):
         errors: list[dict[str, str]] = []
         for key, value in detail.items():

@@ -44,7 +44,7 @@ def _cache() -> str:
 
 
 def run_checks() -> dict[str, dict[str, Any]]:
-    """The database, the broker and the shared cache; all must be ok for the service to be healthy."""
+    """The database, the broker and the shared cache; all must be ok for a healthy service."""
     return {"database": _timed(_database), "broker": _timed(_broker), "cache": _timed(_cache)}
 
 

@@ -58,7 +58,7 @@ def _wait_until_healthy(timeout: float = 60.0) -> dict[str, object]:
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{PORT}/healthz", timeout=5) as answer:  # noqa: S310
+            with urllib.request.urlopen(f"http://{HOST}:{PORT}/healthz", timeout=5) as answer:
                 return json.load(answer)
         except OSError as exc:
             last_error = exc
@@ -103,9 +103,9 @@ def main() -> int:
             processes[name] = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)  # noqa: S603
         health = _wait_until_healthy()
         print(demo, flush=True)
+        database = "embedded PostgreSQL" if embedded else "DATABASE_URL"
         print(
-            "\nNemKonto is running"
-            f" ({'embedded PostgreSQL' if embedded else 'DATABASE_URL'}; health: {health['status']})\n"
+            f"\nNemKonto is running ({database}; health: {health['status']})\n"
             f"  Portal:        http://{HOST}:{PORT}/\n"
             f"  Admin:         http://{HOST}:{PORT}/admin/\n"
             f"  Health:        http://{HOST}:{PORT}/healthz\n"

@@ -53,7 +53,7 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 6
         if process.poll() is not None:
             raise RuntimeError(f"server process exited with {process.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=2).close()  # noqa: S310 - our own local server
+            urllib.request.urlopen(url, timeout=2).close()
             return
         except OSError:
             time.sleep(0.3)
@@ -77,8 +77,11 @@ class Stack:
 
     def start(self) -> None:
         # The database cache (used when REDIS_URL is empty) needs its table, as in `make run`.
-        subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "createcachetable"], cwd=BASE_DIR, env=self.env, check=True
+        subprocess.run(
+            [sys.executable, "manage.py", "createcachetable"],
+            cwd=BASE_DIR,
+            env=self.env,
+            check=True,
         )
         self.web = self._spawn(
             "web",

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _operator_opener(base_url: str) -> tuple[urllib.request.OpenerDirector, str]:
-    """An HTTP client logged in as an operator (session in the shared database) with a CSRF token."""
+    """An HTTP client logged in as an operator (session in the shared database), with CSRF."""
     operator = get_user_model().objects.create_user("ops", password="x", is_staff=True)
     client = Client()
     client.force_login(operator)
