@@ -28,48 +28,48 @@ class Tree:
 
 @pytest.fixture
 def authority(db: None) -> Authority:
-    return AuthorityFactory(code="kbh", name="Testkøbing Kommune")
+    return AuthorityFactory.create(code="kbh", name="Testkøbing Kommune")
 
 
 @pytest.fixture
 def other_authority(db: None) -> Authority:
-    return AuthorityFactory(code="andre", name="Anden Styrelse", kind=Authority.Kind.STATE)
+    return AuthorityFactory.create(code="andre", name="Anden Styrelse", kind=Authority.Kind.STATE)
 
 
 @pytest.fixture
 def units(authority: Authority) -> Tree:
-    root = LosUnitFactory(authority=authority, code="ROOT", name="Kommunen")
-    child = LosUnitFactory(parent=root, code="BORGER", name="Borgerservice")
-    grandchild = LosUnitFactory(parent=child, code="YDELSE", name="Ydelseskontoret")
-    sibling = LosUnitFactory(parent=root, code="SKAT", name="Opkrævningen")
+    root = LosUnitFactory.create(authority=authority, code="ROOT", name="Kommunen")
+    child = LosUnitFactory.create(parent=root, code="BORGER", name="Borgerservice")
+    grandchild = LosUnitFactory.create(parent=child, code="YDELSE", name="Ydelseskontoret")
+    sibling = LosUnitFactory.create(parent=root, code="SKAT", name="Opkrævningen")
     return Tree(root=root, child=child, grandchild=grandchild, sibling=sibling)
 
 
 @pytest.fixture
 def other_unit(other_authority: Authority) -> LosUnit:
-    return LosUnitFactory(authority=other_authority, code="STAT", name="Styrelsen")
+    return LosUnitFactory.create(authority=other_authority, code="STAT", name="Styrelsen")
 
 
 @pytest.fixture
 def citizen(db: None) -> User:
-    return CitizenFactory(username="borger", recipient_id="0101901234")
+    return CitizenFactory.create(username="borger", recipient_id="0101901234")
 
 
 @pytest.fixture
 def another_citizen(db: None) -> User:
-    return CitizenFactory(username="anden-borger", recipient_id="0202851234")
+    return CitizenFactory.create(username="anden-borger", recipient_id="0202851234")
 
 
 @pytest.fixture
 def caseworker(authority: Authority, units: Tree) -> User:
     """A caseworker of the authority without any role profile."""
-    return EmployeeFactory(username="sagsbehandler", authority=authority)
+    return EmployeeFactory.create(username="sagsbehandler", authority=authority)
 
 
 @pytest.fixture
 def local_admin(authority: Authority, units: Tree) -> User:
     """The authority's local administrator (NKS-Lokal-Admin on the root unit)."""
-    admin = EmployeeFactory(username="lokaladmin", authority=authority)
+    admin = EmployeeFactory.create(username="lokaladmin", authority=authority)
     grant(admin, "nks-lokal-admin", units.root)
     return admin
 
@@ -77,7 +77,7 @@ def local_admin(authority: Authority, units: Tree) -> User:
 @pytest.fixture
 def outsider(other_authority: Authority, other_unit: LosUnit) -> User:
     """A caseworker of another authority, with every standard profile on its own unit."""
-    user = EmployeeFactory(username="udefra", authority=other_authority)
+    user = EmployeeFactory.create(username="udefra", authority=other_authority)
     for code in ("nks-opdater-nemkonto", "nks-opdater-speckonto", "nks-stop-bet", "nks-ydelser"):
         grant(user, code, other_unit)
     grant(user, "nks-lokal-admin", other_unit)

@@ -2,7 +2,7 @@
 
 from django.db import connection
 
-from accounts.models import Grant, LosUnitUserObjectPermission
+from accounts.models import Grant, LosUnitUserObjectPermission, RoleProfile
 
 
 def grant_permissions_sync(*, user_id: int, unit_id: int) -> None:
@@ -13,7 +13,7 @@ def grant_permissions_sync(*, user_id: int, unit_id: int) -> None:
     """
     table = LosUnitUserObjectPermission._meta.db_table
     grant_table = Grant._meta.db_table
-    profile_functions = Grant.role_profile.field.related_model.functions.through._meta.db_table
+    profile_functions = RoleProfile.functions.through._meta.db_table
     implied = f"""
         SELECT DISTINCT f.permission_id FROM {grant_table} g
         JOIN {profile_functions} f ON f.roleprofile_id = g.role_profile_id

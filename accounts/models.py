@@ -110,8 +110,6 @@ class User(AbstractUser):
     recipient_id = models.CharField(_("recipient ID"), max_length=10, blank=True)
 
     class Meta(AbstractUser.Meta):
-        verbose_name = _("user")
-        verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind="employee") | Q(authority__isnull=False),

@@ -29,8 +29,10 @@ class ApplicationError(Exception):
 
     def field_errors(self) -> list[dict[str, str]]:
         """The ``errors`` list of the problem document."""
-        own = [{"field": self.field, "code": self.code, "message": str(self.message)}]
-        return (own if self.field else []) + self.extra_errors
+        if self.field is None:
+            return self.extra_errors
+        own = {"field": self.field, "code": self.code, "message": str(self.message)}
+        return [own, *self.extra_errors]
 
 
 class ValidationFailed(ApplicationError):

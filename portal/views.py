@@ -2,8 +2,16 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """The front page: what NemKonto is and where each kind of user goes next."""
     return render(request, "portal/home.html")
+
+
+def about(request: HttpRequest) -> HttpResponse:
+    """Information about NemKonto: the page the standard wording in letters points to."""
+    crumbs = [(reverse("portal:home"), _("Front page")), ("", _("About NemKonto"))]
+    return render(request, "portal/about.html", {"crumbs": crumbs})

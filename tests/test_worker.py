@@ -5,12 +5,13 @@ import json
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import server_required
+from tests.conftest import Stack, server_required
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def _operator_opener(base_url: str) -> tuple[urllib.request.OpenerDirector, str]
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.addheaders = [("Cookie", f"sessionid={client.cookies['sessionid'].value}")]
     opener.open(f"{base_url}/admin/login/").close()  # sets the csrftoken cookie
-    csrf = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+    csrf = next(str(cookie.value) for cookie in jar if cookie.name == "csrftoken")
     opener.addheaders = [
         ("Cookie", f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}"),
         ("X-CSRFToken", csrf),
@@ -32,7 +33,7 @@ def _operator_opener(base_url: str) -> tuple[urllib.request.OpenerDirector, str]
     return opener, csrf
 
 
-def _ping_through_web_and_worker(stack) -> dict:  # type: ignore[no-untyped-def]
+def _ping_through_web_and_worker(stack: Stack) -> dict[str, Any]:
     opener, _ = _operator_opener(stack.base_url)
     request = urllib.request.Request(f"{stack.base_url}/healthz/worker", method="POST", data=b"")
     with opener.open(request) as answer:

@@ -17,7 +17,7 @@ def valid_cvr(n: int) -> str:
         n += 1
 
 
-class AuthorityFactory(factory.django.DjangoModelFactory):
+class AuthorityFactory(factory.django.DjangoModelFactory[Authority]):
     class Meta:
         model = Authority
         django_get_or_create = ("code",)
@@ -28,9 +28,10 @@ class AuthorityFactory(factory.django.DjangoModelFactory):
     cvr = factory.Sequence(valid_cvr)
 
 
-class LosUnitFactory(factory.django.DjangoModelFactory):
+class LosUnitFactory(factory.django.DjangoModelFactory[LosUnit]):
     class Meta:
         model = LosUnit
+        skip_postgeneration_save = True
 
     authority = factory.LazyAttribute(
         lambda o: o.parent.authority if o.parent else AuthorityFactory()
@@ -40,13 +41,13 @@ class LosUnitFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Enhed {n}")
 
     @factory.post_generation
-    def set_path(self, create: bool, extracted: object, **kwargs: object) -> None:
-        self.path = f"{self.parent.path if self.parent else '/'}{self.pk}/"
+    def set_path(unit: LosUnit, create: bool, extracted: object, **kwargs: object) -> None:
+        unit.path = f"{unit.parent.path if unit.parent else '/'}{unit.pk}/"
         if create:
-            LosUnit.objects.filter(pk=self.pk).update(path=self.path)
+            LosUnit.objects.filter(pk=unit.pk).update(path=unit.path)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
