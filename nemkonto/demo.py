@@ -27,6 +27,7 @@ def _operator() -> dict[str, Any]:
             "first_name": "Drift",
             "last_name": "Operatør",
             "email": "drift@nemkonto.example",
+            "kind": "operator",
             "is_staff": True,
             "is_superuser": True,
         },
@@ -42,9 +43,9 @@ def _operator() -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def demo_data_load() -> dict[str, Any]:
     """Create the demo data if missing and describe it; raises DemoDataNotAllowed in production."""
     if not settings.NEMKONTO_DEMO_DATA_ALLOWED:
         raise DemoDataNotAllowed("Demo data is refused by these settings (production).")
-    return {"logins": [_operator()], "authorities": []}
+    with transaction.atomic():
+        return {"logins": [_operator()], "authorities": []}

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PGDATA = BASE_DIR / "var" / "pgdata"
+PGDATA = Path(os.environ.get("NEMKONTO_PGDATA") or BASE_DIR / "var" / "pgdata")
 DATABASE_NAME = "nemkonto"
 SUPERUSER = "postgres"
 
