@@ -35,10 +35,14 @@ def database_url() -> str:
     """A DATABASE_URL for the database the tests use (the test database), for child processes."""
     params = connection.settings_dict
     host = str(params["HOST"] or "")
-    quoted_host = urllib.parse.quote(host, safe="") if host.startswith("/") else host
+    user = params["USER"]
+    if params.get("PASSWORD"):
+        user += f":{urllib.parse.quote(params['PASSWORD'])}"
+    if host.startswith("/"):
+        # A Unix socket folder (the embedded server): django-environ reads it from the path.
+        return f"postgres://{user}@/{urllib.parse.quote(host, safe='')}/{params['NAME']}"
     port = f":{params['PORT']}" if params.get("PORT") else ""
-    password = f":{urllib.parse.quote(params['PASSWORD'])}" if params.get("PASSWORD") else ""
-    return f"postgres://{params['USER']}{password}@{quoted_host}{port}/{params['NAME']}"
+    return f"postgres://{user}@{host}{port}/{params['NAME']}"
 
 
 def free_port() -> int:

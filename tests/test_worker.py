@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _operator_opener(base_url: str) -> tuple[urllib.request.OpenerDirector, str]:
     """An HTTP client logged in as an operator (session in the shared database), with CSRF."""
-    operator = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    operator = get_user_model().objects.create_user(
+        "ops", password="x", kind="operator", is_staff=True
+    )
     client = Client()
     client.force_login(operator)
     jar = http.cookiejar.CookieJar()
@@ -69,9 +71,8 @@ def test_full_stack_mode_task_runs_in_worker_process(stack_factory) -> None:
     assert record["worker"]["pid"] != stack.web.pid
 
 
-def test_worker_ping_is_for_operators_only(client) -> None:
+def test_worker_ping_is_for_operators_only(client, citizen) -> None:
     assert client.post("/healthz/worker").status_code == 401
-    citizen = get_user_model().objects.create_user("citizen", password="x")
     client.force_login(citizen)
     response = client.post("/healthz/worker")
     assert response.status_code == 403

@@ -10,6 +10,7 @@ from nemkonto.settings.base import (
     CELERY_BROKER_FOLDER,
     CELERY_BROKER_URL,
     DATABASE_URL,
+    STATIC_ROOT,
     database_from_url,
     database_settings,
     env,
@@ -20,6 +21,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-local-development-only")
 
 NEMKONTO_DEMO_DATA_ALLOWED = True
+
+# WhiteNoise serves from the app folders in development but warns when STATIC_ROOT is missing.
+STATIC_ROOT.mkdir(exist_ok=True)
 
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL)}
