@@ -1,9 +1,12 @@
 """Authorities, their LOS units, users, role profiles and grants (DOMAIN.md section 6)."""
 
+from typing import ClassVar
+
 import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Permission
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -85,8 +88,41 @@ class LosUnit(models.Model):
         return self.closed_at is None
 
 
+class UserManager(DjangoUserManager["User"]):
+    """Staff logins (``createsuperuser``, ``is_staff=True``) are operators unless told otherwise.
+
+    Only operators may be staff or superusers (a check constraint), so a superuser created
+    without a kind would otherwise be refused as an employee without an authority.
+    """
+
+    def create_user(
+        self,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: object,
+    ) -> "User":
+        if extra_fields.get("is_staff") or extra_fields.get("is_superuser"):
+            extra_fields.setdefault("kind", User.Kind.OPERATOR)
+        return super().create_user(username, email, password, **extra_fields)
+
+    def create_superuser(
+        self,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: object,
+    ) -> "User":
+        extra_fields.setdefault("kind", User.Kind.OPERATOR)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
-    """Anyone who logs in: operators, authority employees, citizens and businesses."""
+    """Anyone who logs in: operators, authority employees, citizens and businesses.
+
+    Operators (staff of the NemKonto service) work in the Django admin and hold every model
+    permission there; nobody else may be staff or superuser (check constraint below).
+    """
 
     class Kind(models.TextChoices):
         OPERATOR = "operator", _("Operator (NemKonto service)")
@@ -109,6 +145,8 @@ class User(AbstractUser):
     )
     recipient_id = models.CharField(_("recipient ID"), max_length=10, blank=True)
 
+    objects: ClassVar[UserManager] = UserManager()
+
     class Meta(AbstractUser.Meta):
         constraints = [
             models.CheckConstraint(
@@ -129,7 +167,28 @@ class User(AbstractUser):
                 condition=~Q(recipient_id=""),
                 name="user_one_login_per_recipient",
             ),
+            models.CheckConstraint(
+                condition=Q(kind="operator") | Q(is_staff=False, is_superuser=False),
+                name="user_only_operators_are_staff",
+            ),
         ]
+
+    @property
+    def is_operator(self) -> bool:
+        """Staff of the NemKonto service (or a superuser), and active."""
+        return self.is_active and (self.kind == self.Kind.OPERATOR or self.is_superuser)
+
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
+        # Operators may do everything in the admin (model permissions); permissions on one
+        # object (guardian, LOS units) are never implied.
+        if obj is None and self.is_operator and self.is_staff:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if self.is_operator and self.is_staff:
+            return True
+        return super().has_module_perms(app_label)
 
 
 class RoleProfile(models.Model):

@@ -19,7 +19,13 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
     if isinstance(detail, dict):
         errors: list[dict[str, str]] = []
         for key, value in detail.items():
-            field = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            if key == "non_field_errors":
+                field = path
+            elif isinstance(key, int):
+                # DRF reports the items of a nested list serializer as {index: errors}.
+                field = f"{path}[{key}]"
+            else:
+                field = f"{path}.{key}" if path else str(key)
             errors += flatten_errors(value, field)
         return errors
     if isinstance(detail, list):

@@ -1,33 +1,141 @@
-"""Demo data for ``make run`` and the demo commands: idempotent, so loading twice changes nothing.
+"""Demo data for ``make run`` and ``manage.py demo_data``: idempotent, so loading twice changes
+nothing. Each domain app contributes its part (``accounts.demo``, ``payments.demo``); this module
+says what the demo world contains.
 
-Each domain app adds its part here as it grows (authorities, register, accounts, payments). The
-demo logins use fixed passwords that are printed; the command refuses to run unless the settings
+The demo logins use fixed passwords that are printed; loading refuses to run unless the settings
 allow demo data (never in production).
 """
 
+import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
+
+from accounts.demo import DemoAuthority, DemoEmployee, DemoUnit, demo_organisation_load
+from accounts.models import Authority, User
+from payments.demo import DemoPaymentSetup, demo_payments_load
+from payments.readiness import MANUAL_ITEMS
 
 OPERATOR_USERNAME = "operator"
 OPERATOR_PASSWORD = "drift-demo-2026"  # noqa: S105 - a printed demo login, refused in production
+
+MUNICIPALITY = DemoAuthority(
+    code="nemby",
+    name="Nemby Kommune",
+    kind=Authority.Kind.MUNICIPALITY,
+    cvr="29189846",
+    tree=DemoUnit(
+        "NEMBY",
+        "Nemby Kommune",
+        (
+            DemoUnit(
+                "BORGER",
+                "Borgerservice",
+                (DemoUnit("YDELSE", "Ydelseskontoret"), DemoUnit("PENSION", "Pensionskontoret")),
+            ),
+            DemoUnit("JOB", "Jobcenter", (DemoUnit("KONTANT", "Kontanthjælp"),)),
+            DemoUnit("OEKONOMI", "Økonomi", (DemoUnit("OPKR", "Opkrævningen"),)),
+        ),
+    ),
+    employees=(
+        DemoEmployee(
+            "nemby-admin",
+            "Lone",
+            "Lokaladmin",
+            "local administrator",
+            (("nks-lokal-admin", "NEMBY"),),
+        ),
+        DemoEmployee(
+            "nemby-sagsbehandler",
+            "Søren",
+            "Sagsbehandler",
+            "caseworker",
+            (("nks-opdater-nemkonto", "BORGER"), ("nks-opdater-speckonto", "BORGER")),
+        ),
+        DemoEmployee(
+            "nemby-betaling",
+            "Bente",
+            "Betaling",
+            "caseworker",
+            (("nks-soeg-bet", "NEMBY"), ("nks-soeg-gennemf-bet", "NEMBY"), ("nks-stop-bet", "JOB")),
+        ),
+        DemoEmployee("nemby-ydelser", "Yrsa", "Ydelser", "caseworker", (("nks-ydelser", "NEMBY"),)),
+    ),
+)
+
+STATE_AGENCY = DemoAuthority(
+    code="ustyr",
+    name="Udbetalingsstyrelsen",
+    kind=Authority.Kind.STATE,
+    cvr="12345674",
+    tree=DemoUnit(
+        "USTYR",
+        "Udbetalingsstyrelsen",
+        (
+            DemoUnit("BK1", "Bogføringskreds 1, pension", (DemoUnit("BK1-FP", "Folkepension"),)),
+            DemoUnit("BK2", "Bogføringskreds 2, familieydelser"),
+        ),
+    ),
+    employees=(
+        DemoEmployee(
+            "ustyr-admin",
+            "Anders",
+            "Administrator",
+            "local administrator",
+            (("nks-lokal-admin", "USTYR"),),
+        ),
+        DemoEmployee(
+            "ustyr-sagsbehandler",
+            "Sara",
+            "Styrelse",
+            "caseworker",
+            (("nks-opdater-nemkonto", "USTYR"), ("nks-soeg-bet", "BK1"), ("nks-ydelser", "USTYR")),
+        ),
+    ),
+)
+
+PAYMENT_SETUPS = {
+    "nemby": DemoPaymentSetup(
+        bank_reg="3000",
+        bank_agreement_number="NEMBY-3000-01",
+        disbursement_accounts=(("3000", "4001234567"),),
+        pays_from=datetime.date(2026, 12, 1),
+        benefits=(
+            ("KONT", "Kontanthjælp"),
+            ("BOLIG", "Boligstøtte"),
+            ("PENS", "Personligt tillæg"),
+        ),
+        active_systems=("kmd-ydelse",),
+        systems_in_test=("opus-debitor",),
+        confirmed_items=tuple(sorted(item.value for item in MANUAL_ITEMS)),
+        api_clients={"kmd-ydelse": ("demo-nemby-kmd", "demo-secret-nemby-kmd-2026")},
+    ),
+    "ustyr": DemoPaymentSetup(
+        bank_reg="0400",
+        bank_agreement_number="USTYR-0400-01",
+        disbursement_accounts=(("0400", "4000123456"), ("0400", "4000123457")),
+        pays_from=datetime.date(2026, 12, 1),
+        benefits=(("FP", "Folkepension"), ("BBY", "Børne- og ungeydelse")),
+        active_systems=("sap-stat", "kmd-ydelse"),
+        failure_choice="cheque",
+        api_clients={"sap-stat": ("demo-ustyr-sap", "demo-secret-ustyr-sap-2026")},
+    ),
+}
 
 
 class DemoDataNotAllowed(Exception):
     """Raised when the settings do not allow demo data."""
 
 
-def _operator() -> dict[str, Any]:
-    user_model = get_user_model()
-    operator, created = user_model.objects.get_or_create(
+def _operator() -> User:
+    operator, created = User.objects.get_or_create(
         username=OPERATOR_USERNAME,
         defaults={
             "first_name": "Drift",
             "last_name": "Operatør",
             "email": "drift@nemkonto.example",
-            "kind": "operator",
+            "kind": User.Kind.OPERATOR,
             "is_staff": True,
             "is_superuser": True,
         },
@@ -35,12 +143,7 @@ def _operator() -> dict[str, Any]:
     if created:
         operator.set_password(OPERATOR_PASSWORD)
         operator.save(update_fields=["password"])
-    return {
-        "username": OPERATOR_USERNAME,
-        "password": OPERATOR_PASSWORD,
-        "role": "operator",
-        "login": "/admin/",
-    }
+    return operator
 
 
 def demo_data_load() -> dict[str, Any]:
@@ -48,4 +151,27 @@ def demo_data_load() -> dict[str, Any]:
     if not settings.NEMKONTO_DEMO_DATA_ALLOWED:
         raise DemoDataNotAllowed("Demo data is refused by these settings (production).")
     with transaction.atomic():
-        return {"logins": [_operator()], "authorities": []}
+        operator = _operator()
+        logins: list[dict[str, Any]] = [
+            {"username": operator.username, "password": OPERATOR_PASSWORD, "role": "operator"}
+        ]
+        authorities = []
+        for spec in (MUNICIPALITY, STATE_AGENCY):
+            organisation = demo_organisation_load(actor=operator, spec=spec)
+            admin = next(u for u in organisation["staff"].values() if u.username.endswith("-admin"))
+            payments = demo_payments_load(
+                authority=organisation["authority"],
+                local_admin=admin,
+                setup=PAYMENT_SETUPS[spec.code],
+            )
+            logins += organisation["logins"]
+            authorities.append(
+                {
+                    "code": spec.code,
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "los_units": organisation["los_units"],
+                    **payments,
+                }
+            )
+    return {"logins": logins, "authorities": authorities}

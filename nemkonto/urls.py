@@ -1,8 +1,20 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider import views as oauth2_views
 
 from nemkonto import views
+
+# Only the client-credentials endpoints of django-oauth-toolkit: no authorize, device or
+# application-registration views.
+oauth2_urls = (
+    [
+        path("token/", oauth2_views.TokenView.as_view(), name="token"),
+        path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+        path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
+    ],
+    "oauth2_provider",
+)
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -10,7 +22,7 @@ urlpatterns = [
     path("healthz/worker/<uuid:ping_id>", views.worker_ping_detail, name="worker-ping-detail"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("nemkonto.api_urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include(oauth2_urls)),
 ]
 
 urlpatterns += i18n_patterns(

@@ -1,3 +1,49 @@
-from django.urls import URLPattern
+"""Payments endpoints under /api/v1/ (payments.api)."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from payments import api
+
+urlpatterns = [
+    path("connection", api.ConnectionApi.as_view(), name="payments-connection"),
+    path(
+        "authorities/<slug:code>/benefits",
+        api.BenefitCollectionApi.as_view(),
+        name="payments-benefits",
+    ),
+    path(
+        "authorities/<slug:code>/benefits/<str:benefit_code>",
+        api.BenefitItemApi.as_view(),
+        name="payments-benefit",
+    ),
+    path(
+        "authorities/<slug:code>/agreements",
+        api.AgreementListApi.as_view(),
+        name="payments-agreements",
+    ),
+    path(
+        "authorities/<slug:code>/agreements/<slug:system>",
+        api.AgreementDetailApi.as_view(),
+        name="payments-agreement",
+    ),
+    path(
+        "authorities/<slug:code>/agreements/<slug:system>/failure-choice",
+        api.AgreementFailureChoiceApi.as_view(),
+        name="payments-agreement-failure-choice",
+    ),
+    path(
+        "authorities/<slug:code>/agreements/<slug:system>/history",
+        api.AgreementHistoryApi.as_view(),
+        name="payments-agreement-history",
+    ),
+    path(
+        "authorities/<slug:code>/readiness",
+        api.ReadinessApi.as_view(),
+        name="payments-readiness",
+    ),
+    path(
+        "authorities/<slug:code>/readiness/<str:item>",
+        api.ReadinessItemApi.as_view(),
+        name="payments-readiness-item",
+    ),
+]

@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from portal import views
@@ -7,4 +8,12 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("om-nemkonto/", views.about, name="about"),
+    path(
+        "log-ind/",
+        auth_views.LoginView.as_view(
+            template_name="portal/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("log-ud/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -184,7 +184,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:home"
 
 # Demo data (fixed, printed passwords) may only be loaded where this is on: local, never production.
 NEMKONTO_DEMO_DATA_ALLOWED = False
@@ -224,6 +226,9 @@ OAUTH2_PROVIDER = {
         "bank": "Report NemKonti and exchange payment files",
     },
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    # A client gets only its kind's scope, and only an active API client gets a token at all.
+    "SCOPES_BACKEND_CLASS": "accounts.oauth.ApiClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ApiClientValidator",
     # Only the client-credentials grant is used; everything else follows RFC 9700 (OAuth 2.0
     # Security BCP): tokens hashed at rest, no implicit/password grants, https redirects only.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],

@@ -49,6 +49,3 @@ if not CELERY_BROKER_URL:
     }
     for folder in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
-
-if env.bool("DJANGO_TESTING", default=False):
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

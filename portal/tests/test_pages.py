@@ -40,7 +40,7 @@ def test_front_page_is_danish_by_default(client):
 
 def test_front_page_links_caseworkers_to_the_login_and_everyone_to_the_about_page(client):
     html = page(client, "/")
-    assert f'href="{reverse("admin:login")}"' in html
+    assert f'href="{reverse("portal:login")}"' in html
     assert 'href="/om-nemkonto/"' in html
 
 
@@ -192,5 +192,28 @@ def test_header_shows_the_signed_in_user_with_a_log_out_form(rf):
     html = render_to_string("portal/home.html", {"user": user}, request=request)
     header = html[: html.index("</header>")]
     assert "Sara Sagsbehandler" in header
-    assert f'<form class="nk-logout" action="{reverse("admin:logout")}" method="post">' in header
+    assert f'<form class="nk-logout" action="{reverse("portal:logout")}" method="post">' in header
     assert "Log af</button>" in header
+
+
+def test_authority_staff_log_in_and_out_on_the_portal(client):
+    from accounts.tests.factories import EmployeeFactory
+
+    EmployeeFactory.create(username="sb", password="sikker-adgangskode-1", first_name="Søren")
+    html = page(client, reverse("portal:login"))
+    assert "Log ind for myndighedernes medarbejdere" in html
+
+    wrong = client.post(reverse("portal:login"), {"username": "sb", "password": "forkert"})
+    assert wrong.status_code == 200
+    assert "Der er et problem" in wrong.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    right = client.post(
+        reverse("portal:login"), {"username": "sb", "password": "sikker-adgangskode-1"}
+    )
+    assert right.status_code == 302
+    assert right["Location"] == reverse("portal:home")
+    assert "Søren" in page(client, "/")
+
+    client.post(reverse("portal:logout"))
+    assert "_auth_user_id" not in client.session

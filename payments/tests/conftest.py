@@ -1,0 +1,84 @@
+"""Fixtures for the payments set-up tests: payment systems, agreements, banks, personas."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Authority, Bank, LosUnit, User
+from accounts.tests.factories import grant
+from payments.models import PaymentSystem
+from payments.tests.helpers import employee
+
+
+@pytest.fixture(autouse=True)
+def api_client_oauth(settings: Any) -> None:
+    """The OAuth2 settings the project must name (see accounts.oauth): each client its kind's
+    scope, and tokens only for active API clients."""
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "SCOPES_BACKEND_CLASS": "accounts.oauth.ApiClientScopes",
+        "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.ApiClientValidator",
+    }
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def system(db: None) -> PaymentSystem:
+    return PaymentSystem.objects.create(code="kmd-ydelse", name="KMD Ydelse", vendor="KMD")
+
+
+@pytest.fixture
+def other_system(db: None) -> PaymentSystem:
+    return PaymentSystem.objects.create(code="sap-stat", name="SAP Statens Løn", vendor="SAP")
+
+
+@pytest.fixture
+def bank(db: None) -> Bank:
+    return Bank.objects.create(reg="3000", bic="DABADKKK", name="Danske Bank")
+
+
+@pytest.fixture
+def other_bank(db: None) -> Bank:
+    return Bank.objects.create(reg="0400", bic="LOSADKKK", name="Spar Nord")
+
+
+@pytest.fixture
+def benefits_clerk(authority: Authority, units: Any) -> User:
+    """A caseworker with the benefits profile on the root unit (so on every unit below)."""
+    user = employee(username="ydelser", authority=authority)
+    grant(user, "nks-ydelser", units.root)
+    return user
+
+
+# --- The permission matrix (ARCHITECTURE.md section 3; issue 4, acceptance 1) ---------------
+
+
+@pytest.fixture
+def persona(request: pytest.FixtureRequest, authority: Authority, units: Any) -> Callable[..., Any]:
+    """``persona(name, profile)``: the user for a row of the matrix (None for anonymous).
+
+    ``on_parent`` holds ``profile`` on the root unit (covering the child and everything below),
+    ``on_child`` on the child unit only, ``on_sibling`` on the child's sibling only.
+    """
+
+    def make(name: str, profile: str) -> User | None:
+        if name == "anonymous":
+            return None
+        if name in ("citizen", "caseworker", "outsider", "operator"):
+            return request.getfixturevalue(name)
+        unit: LosUnit = {
+            "on_parent": units.root,
+            "on_child": units.child,
+            "on_sibling": units.sibling,
+        }[name]
+        user = employee(username=f"{name}-{profile}", authority=authority)
+        grant(user, profile, unit)
+        return user
+
+    return make
