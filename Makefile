@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen
 
-.PHONY: run test install assets messages lint typecheck pytest db-stop clean
+.PHONY: run test install assets messages lint typecheck pytest bench db-stop clean
 
 ## run: install, prepare the database, load demo data, start web + worker + beat (Ctrl-C stops all)
 run: install assets messages
@@ -36,6 +36,10 @@ typecheck:
 # Without DATABASE_URL the tests run against the embedded PostgreSQL, stopped again afterwards.
 pytest:
 	$(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
+
+## bench: the benchmarks (they measure and print; not part of `make test`)
+bench: install
+	$(RUN) python -m nemkonto.embedded_db -- python -m pytest tests/benchmarks --run-benchmarks -s -p no:cacheprovider $(PYTEST_ARGS)
 
 db-stop:
 	$(RUN) python -m nemkonto.embedded_db stop

@@ -4,31 +4,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Recipient',
+            name="Recipient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_type', models.CharField(choices=[('CPR', 'CPR number'), ('CVR', 'CVR number'), ('P', 'P-number'), ('SE', 'SE number')], max_length=3, verbose_name='ID type')),
-                ('id_number', models.CharField(max_length=10, verbose_name='ID number')),
-                ('cvr', models.CharField(blank=True, db_index=True, max_length=8, verbose_name='CVR number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('postcode', models.CharField(blank=True, max_length=4, verbose_name='postcode')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('dead', 'Dead'), ('emigrated', 'Emigrated'), ('unknown_address', 'Address unknown'), ('ceased', 'Ceased')], default='active', max_length=20, verbose_name='status')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "id_type",
+                    models.CharField(
+                        choices=[
+                            ("CPR", "CPR number"),
+                            ("CVR", "CVR number"),
+                            ("P", "P-number"),
+                            ("SE", "SE number"),
+                        ],
+                        max_length=3,
+                        verbose_name="ID type",
+                    ),
+                ),
+                ("id_number", models.CharField(max_length=10, verbose_name="ID number")),
+                (
+                    "cvr",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=8, verbose_name="CVR number"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                ("postcode", models.CharField(blank=True, max_length=4, verbose_name="postcode")),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("dead", "Dead"),
+                            ("emigrated", "Emigrated"),
+                            ("unknown_address", "Address unknown"),
+                            ("ceased", "Ceased"),
+                        ],
+                        default="active",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'recipient',
-                'verbose_name_plural': 'recipients',
-                'constraints': [models.UniqueConstraint(fields=('id_type', 'id_number'), name='recipient_unique_id')],
+                "verbose_name": "recipient",
+                "verbose_name_plural": "recipients",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("id_type", "id_number"), name="recipient_unique_id"
+                    )
+                ],
             },
         ),
     ]
