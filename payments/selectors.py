@@ -35,6 +35,13 @@ def is_employee_of(user: Actor, authority: Authority) -> bool:
     )
 
 
+def _covers_authority(user: User, authority: Authority, function: Function) -> bool:
+    """Whether the user holds ``function`` on every open unit of the authority."""
+    open_units = LosUnit.objects.filter(authority=authority, closed_at__isnull=True)
+    scope = units_for(user=user, function=function)
+    return open_units.exists() and not open_units.exclude(pk__in=scope).exists()
+
+
 def is_local_admin_of(*, user: Actor, authority: Authority) -> bool:
     """Whether the user administers the whole authority: local administration on every open unit.
 
@@ -43,19 +50,20 @@ def is_local_admin_of(*, user: Actor, authority: Authority) -> bool:
     """
     if not isinstance(user, User) or not is_employee_of(user, authority):
         return False
-    open_units = LosUnit.objects.filter(authority=authority, closed_at__isnull=True)
-    scope = units_for(user=user, function=Function.LOCAL_ADMINISTRATION)
-    return open_units.exists() and not open_units.exclude(pk__in=scope).exists()
+    return _covers_authority(user, authority, Function.LOCAL_ADMINISTRATION)
 
 
 def can_maintain_benefits(*, user: Actor, authority: Authority) -> bool:
-    """Operators, and caseworkers with the benefits function on any unit of the authority."""
+    """Operators, and caseworkers with the benefits function on the whole authority.
+
+    Benefits belong to the authority, not to a unit: a profile on one branch of the tree (a
+    sibling of the units it would pay from) does not let a caseworker change them.
+    """
     if is_operator(user):
         return True
     if not isinstance(user, User) or not is_employee_of(user, authority):
         return False
-    units = units_for(user=user, function=Function.MAINTAIN_BENEFITS)
-    return units.filter(authority=authority).exists()
+    return _covers_authority(user, authority, Function.MAINTAIN_BENEFITS)
 
 
 def authority_get(*, actor: Actor, code: str) -> Authority:

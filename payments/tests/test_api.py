@@ -66,7 +66,7 @@ ENDPOINTS = [
         "payments-benefits",
         ("kbh",),
         "nks-ydelser",
-        ANY_UNIT,
+        WHOLE_AUTHORITY,
         {"code": "B2", "name": "Børnecheck"},
         201,
     ),
@@ -84,7 +84,7 @@ ENDPOINTS = [
         "payments-benefit",
         ("kbh", "B1"),
         "nks-ydelser",
-        ANY_UNIT,
+        WHOLE_AUTHORITY,
         {"name": "Boligydelse", "is_active": False},
     ),
     Endpoint(

@@ -49,9 +49,13 @@ def test_caseworker_with_the_benefits_profile_creates_a_benefit(authority, benef
     )
 
 
-def test_the_benefits_profile_on_any_unit_of_the_authority_is_enough(authority, units):
+def test_the_benefits_profile_must_cover_the_whole_authority(authority, units):
     clerk = employee(authority=authority)
-    grant(clerk, "nks-ydelser", units.grandchild)
+    grant(clerk, "nks-ydelser", units.child)
+    with pytest.raises(PermissionDenied):
+        services.benefit_create(actor=clerk, authority=authority, code="B1", name="Boligstøtte")
+    assert not Benefit.objects.exists()
+    grant(clerk, "nks-ydelser", units.root)
     services.benefit_create(actor=clerk, authority=authority, code="B1", name="Boligstøtte")
     assert Benefit.objects.filter(authority=authority, code="B1").exists()
 
