@@ -89,3 +89,14 @@ def operator(db: None) -> User:
     return User.objects.create_user(
         "drift", password="test-password-123", kind=User.Kind.OPERATOR, is_staff=True
     )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Here, not in tests/benchmarks/conftest.py: pytest reads options only from the top-level
+    # conftest (and plugins). The benchmarks are skipped without it (tests/benchmarks/conftest.py).
+    parser.addoption(
+        "--run-benchmarks",
+        action="store_true",
+        default=False,
+        help="run the tests marked @pytest.mark.benchmark (skipped otherwise)",
+    )
