@@ -26,6 +26,7 @@ COPY --from=assets /app/nemkonto/static/dkfds nemkonto/static/dkfds
 # collectstatic and compilemessages need settings but no secrets or servers: build-time values only.
 RUN DJANGO_SETTINGS_MODULE= django-admin compilemessages --ignore=.venv -v 0 \
     && DJANGO_SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
+       NEMKONTO_LOOKUP_HASH_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
        DATABASE_URL=postgres://build@localhost/build CELERY_BROKER_URL=memory:// \
        python manage.py collectstatic --no-input -v 0
 USER nemkonto

@@ -1,7 +1,6 @@
 """The Django admin for operators: every change goes through the services, so it is checked and
 audited exactly as from the API; admin actions call the services too."""
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -9,10 +8,10 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Permission
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -30,90 +29,11 @@ from accounts.models import (
     RoleProfile,
     User,
 )
+from nemkonto.admin_support import ReadOnlyAdmin, ServiceAdmin, admin_actor, adopt_saved, run_each
 from nemkonto.errors import ApplicationError
 from registry.identifiers import IdentifierError, parse_cvr
 
 LosUnitEvent = apps.get_model("accounts", "LosUnitEvent")
-
-
-def _actor(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _adopt(obj: models.Model, saved: models.Model) -> None:
-    """Make the admin's unsaved ``obj`` the row a service created (for the redirect and log)."""
-    for field in saved._meta.concrete_fields:
-        setattr(obj, field.attname, getattr(saved, field.attname))
-    obj._state.adding = False
-    obj._state.db = saved._state.db
-
-
-def _run_each(
-    admin_: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    service: Callable[[Any], object],
-    done: str,
-) -> None:
-    """An admin action: the service once per selected row, each in its own transaction."""
-    succeeded = 0
-    for obj in queryset:
-        try:
-            service(obj)
-        except ApplicationError as error:
-            admin_.message_user(request, f"{obj}: {error}", messages.ERROR)
-        else:
-            succeeded += 1
-    if succeeded:
-        admin_.message_user(request, done % {"count": succeeded}, messages.SUCCESS)
-
-
-class ServiceAdmin(admin.ModelAdmin):
-    """A refusal by a service (raised while saving) rolls the whole form back and is shown as a
-    message instead of a server error."""
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except ApplicationError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        try:
-            return super().changelist_view(request, extra_context)
-        except ApplicationError as error:
-            self.message_user(request, str(error), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Authorities --------------------------------------------------------------------------------
@@ -148,7 +68,7 @@ class AuthorityAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:
             services.authority_update(
-                actor=_actor(request),
+                actor=admin_actor(request),
                 authority=obj,
                 name=data["name"],
                 kind=data["kind"],
@@ -157,7 +77,7 @@ class AuthorityAdmin(ServiceAdmin):
             )
         else:
             created = services.authority_create(
-                actor=_actor(request),
+                actor=admin_actor(request),
                 code=data["code"],
                 name=data["name"],
                 kind=data["kind"],
@@ -165,9 +85,9 @@ class AuthorityAdmin(ServiceAdmin):
             )
             if not data["is_active"]:
                 created = services.authority_update(
-                    actor=_actor(request), authority=created, is_active=False
+                    actor=admin_actor(request), authority=created, is_active=False
                 )
-            _adopt(obj, created)
+            adopt_saved(obj, created)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # authorities are deactivated, never deleted (their history refers to them)
@@ -220,7 +140,7 @@ class LosUnitAdmin(ServiceAdmin):
         return ("authority", "path", "closed_at", "created_at", "history_link")
 
     def save_model(self, request: HttpRequest, obj: LosUnit, form: ModelForm, change: bool) -> None:
-        data, actor = form.cleaned_data, _actor(request)
+        data, actor = form.cleaned_data, admin_actor(request)
         if not change:
             created = services.los_unit_create(
                 actor=actor,
@@ -229,12 +149,12 @@ class LosUnitAdmin(ServiceAdmin):
                 code=data["code"],
                 name=data["name"],
             )
-            _adopt(obj, created)
+            adopt_saved(obj, created)
             return
         unit = services.los_unit_update(actor=actor, unit=obj, code=data["code"], name=data["name"])
         if "parent" in form.changed_data:
             unit = services.los_unit_move(actor=actor, unit=obj, new_parent=data["parent"])
-        _adopt(obj, unit)
+        adopt_saved(obj, unit)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # units are closed, never deleted
@@ -246,7 +166,7 @@ class LosUnitAdmin(ServiceAdmin):
         succeeded = 0
         for unit in units:
             try:
-                services.los_unit_close(actor=_actor(request), unit=unit)
+                services.los_unit_close(actor=admin_actor(request), unit=unit)
             except ApplicationError as error:
                 self.message_user(request, f"{unit}: {error}", messages.ERROR)
             else:
@@ -307,26 +227,26 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         services.user_admin_save(
-            actor=_actor(request), user=obj, created=not change, changed=form.changed_data
+            actor=admin_actor(request), user=obj, created=not change, changed=form.changed_data
         )
 
     @admin.action(description=_("Deactivate selected users"))
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        _run_each(
+        run_each(
             self,
             request,
             queryset,
-            lambda user: services.employee_deactivate(actor=_actor(request), user=user),
+            lambda user: services.employee_deactivate(actor=admin_actor(request), user=user),
             gettext("%(count)d users deactivated."),
         )
 
     @admin.action(description=_("Reactivate selected users"))
     def reactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        _run_each(
+        run_each(
             self,
             request,
             queryset,
-            lambda user: services.employee_reactivate(actor=_actor(request), user=user),
+            lambda user: services.employee_reactivate(actor=admin_actor(request), user=user),
             gettext("%(count)d users reactivated."),
         )
 
@@ -384,7 +304,7 @@ class RoleProfileAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:
             saved = services.role_profile_update(
-                actor=_actor(request),
+                actor=admin_actor(request),
                 profile=obj,
                 name=data["name"],
                 description=data["description"],
@@ -392,13 +312,13 @@ class RoleProfileAdmin(ServiceAdmin):
             )
         else:
             saved = services.role_profile_create(
-                actor=_actor(request),
+                actor=admin_actor(request),
                 code=data["code"],
                 name=data["name"],
                 description=data["description"],
                 functions=list(data["functions"]),
             )
-        _adopt(obj, saved)
+        adopt_saved(obj, saved)
 
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
@@ -406,12 +326,12 @@ class RoleProfileAdmin(ServiceAdmin):
         pass  # the service has set the functions (and resynced the grants' permissions)
 
     def delete_model(self, request: HttpRequest, obj: RoleProfile) -> None:
-        services.role_profile_delete(actor=_actor(request), profile=obj)
+        services.role_profile_delete(actor=admin_actor(request), profile=obj)
 
     @transaction.atomic
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RoleProfile]) -> None:
         for profile in queryset:
-            services.role_profile_delete(actor=_actor(request), profile=profile)
+            services.role_profile_delete(actor=admin_actor(request), profile=profile)
 
 
 class GrantForm(forms.ModelForm):
@@ -452,20 +372,20 @@ class GrantAdmin(ServiceAdmin):
     def save_model(self, request: HttpRequest, obj: Grant, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         created = services.grant_create(
-            actor=_actor(request),
+            actor=admin_actor(request),
             user=data["user"],
             role_profile=data["role_profile"],
             unit=data["unit"],
         )
-        _adopt(obj, created)
+        adopt_saved(obj, created)
 
     def delete_model(self, request: HttpRequest, obj: Grant) -> None:
-        services.grant_revoke(actor=_actor(request), grant=obj)
+        services.grant_revoke(actor=admin_actor(request), grant=obj)
 
     @transaction.atomic
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Grant]) -> None:
         for grant in queryset:
-            services.grant_revoke(actor=_actor(request), grant=grant)
+            services.grant_revoke(actor=admin_actor(request), grant=grant)
 
 
 # --- Audit, banks, API clients ------------------------------------------------------------------
@@ -492,13 +412,13 @@ class BankAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:
             saved = services.bank_update(
-                actor=_actor(request), bank=obj, bic=data["bic"], name=data["name"]
+                actor=admin_actor(request), bank=obj, bic=data["bic"], name=data["name"]
             )
         else:
             saved = services.bank_create(
-                actor=_actor(request), reg=data["reg"], bic=data["bic"], name=data["name"]
+                actor=admin_actor(request), reg=data["reg"], bic=data["bic"], name=data["name"]
             )
-        _adopt(obj, saved)
+        adopt_saved(obj, saved)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -6,20 +6,17 @@ operation classes combined, each keeping its own serializers and schema. Every w
 through one service call, so a refused or failed request changes nothing.
 """
 
-from collections.abc import Mapping
 from typing import Any, cast
 
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -44,6 +41,19 @@ from accounts.services import (
     grant_create,
     grant_revoke,
 )
+from nemkonto.api_support import (
+    CURSOR_PARAMETERS,
+    StrictInputSerializer,
+    cursor_pagination,
+    paginated,
+    problems,
+    request_actor,
+)
+
+# Re-exported for registry.bulk_api until it imports it from nemkonto.api_support.
+from nemkonto.api_support import (
+    ProblemSerializer as ProblemSerializer,
+)
 from nemkonto.errors import PermissionDenied
 
 TAG = "Local administration"
@@ -60,95 +70,9 @@ class IsLocalAdministrator(BasePermission):
         return is_local_administrator(request.user)
 
 
-class StrictInputSerializer(serializers.Serializer[Any]):
-    """Refuses fields it does not know (``is_staff``, ``kind``...) instead of ignoring them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [
-                            serializers.ErrorDetail(str(_("Unknown field.")), code="unknown_field")
-                        ]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
-
-
-@extend_schema_serializer(component_name="Problem")
-class ProblemSerializer(serializers.Serializer[Any]):
-    """RFC 9457 problem details, the error shape of every endpoint (API.md, Conventions)."""
-
-    @extend_schema_serializer(component_name="ProblemFieldError")
-    class FieldErrorSerializer(serializers.Serializer[Any]):
-        field = serializers.CharField()
-        code = serializers.CharField()
-        message = serializers.CharField()
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = FieldErrorSerializer(many=True)  # type: ignore[assignment]
-
-
-def problems(*codes: int) -> dict[Any, Any]:
-    """The error answers of an operation, for the schema, as application/problem+json."""
-    described = {
-        400: _("The request has errors (each named by its field)."),
-        403: _("Not logged in, or not permitted."),
-        404: _("Not found, or not yours to see."),
-        409: _("Conflicts with the current state."),
-        422: _("Refused by a business rule (the field is named)."),
-    }
-    return {
-        (code, "application/problem+json"): OpenApiResponse(ProblemSerializer, described[code])
-        for code in (403, *codes)
-    }
-
-
-# Listed by hand: drf-spectacular takes the lowest status of an operation as its main answer,
-# and "(403, media type)" sorts before 200, so it would not see these views as lists.
-CURSOR_PARAMETERS = [
-    OpenApiParameter("cursor", str, description="The opaque cursor of the page (from `next`)"),
-    OpenApiParameter("page_size", int, description="Items per page (default 50, at most 200)"),
-]
-
-
-def _actor(request: Request) -> User:
-    return cast(User, request.user)
-
-
 class AdminApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsLocalAdministrator]
-
-
-def _cursor(order: str) -> type[CursorPagination]:
-    return type(
-        "CursorPagination",
-        (CursorPagination,),
-        {
-            "ordering": order,
-            "page_size": 50,
-            "page_size_query_param": "page_size",
-            "max_page_size": 200,
-        },
-    )
-
-
-def paginated(
-    view: APIView,
-    request: Request,
-    queryset: QuerySet[Any],
-    serializer: type[serializers.Serializer[Any]],
-) -> Response:
-    paginator = cast(type[CursorPagination], view.pagination_class)()  # type: ignore[attr-defined]
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 def _scoped(value: int | str, queryset: QuerySet[Any], field: str = "pk") -> Model:
@@ -208,7 +132,7 @@ class GrantOutputSerializer(serializers.Serializer[Grant]):
 class UserListApi(AdminApi):
     """The employees of the actor's authority (all authorities for operators)."""
 
-    pagination_class = _cursor("username")
+    pagination_class = cursor_pagination("username")
 
     @extend_schema_serializer(component_name="AdminUserFilter")
     class FilterSerializer(StrictInputSerializer):
@@ -236,7 +160,9 @@ class UserListApi(AdminApi):
     def get(self, request: Request) -> Response:
         filters = UserListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        users = employee_list(actor=_actor(request), search=filters.validated_data.get("search"))
+        users = employee_list(
+            actor=request_actor(request), search=filters.validated_data.get("search")
+        )
         return paginated(self, request, users, EmployeeOutputSerializer)
 
 
@@ -279,7 +205,7 @@ class UserCreateApi(AdminApi):
         responses={201: EmployeeOutputSerializer, **problems(400, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         if actor.authority is None:
             raise PermissionDenied(
                 _("Operators create users in the Django admin."), code="no_authority"
@@ -318,7 +244,7 @@ class UserDeactivateApi(AdminApi):
         responses={200: EmployeeOutputSerializer, **problems(404, 409)},
     )
     def post(self, request: Request, user_id: int) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         user = employee_deactivate(actor=actor, user=employee_get(actor=actor, user_id=user_id))
         return Response(EmployeeOutputSerializer(user).data)
 
@@ -335,7 +261,7 @@ class UserReactivateApi(AdminApi):
         responses={200: EmployeeOutputSerializer, **problems(404, 409)},
     )
     def post(self, request: Request, user_id: int) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         user = employee_reactivate(actor=actor, user=employee_get(actor=actor, user_id=user_id))
         return Response(EmployeeOutputSerializer(user).data)
 
@@ -346,7 +272,7 @@ class UserReactivateApi(AdminApi):
 class GrantListApi(AdminApi):
     """Grants on the units the actor administers, newest first."""
 
-    pagination_class = _cursor("-id")
+    pagination_class = cursor_pagination("-id")
 
     @extend_schema_serializer(component_name="AdminGrantFilter")
     class FilterSerializer(StrictInputSerializer):
@@ -373,7 +299,7 @@ class GrantListApi(AdminApi):
         filters = GrantListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         grants = grant_list(
-            actor=_actor(request),
+            actor=request_actor(request),
             user_id=filters.validated_data.get("user"),
             unit_id=filters.validated_data.get("unit"),
         )
@@ -412,7 +338,7 @@ class GrantCreateApi(AdminApi):
         responses={201: GrantOutputSerializer, **problems(400, 409, 422)},
     )
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         data = GrantCreateApi.InputSerializer(data=request.data, context={"actor": actor})
         data.is_valid(raise_exception=True)
         created = grant_create(actor=actor, **data.validated_data)
@@ -435,7 +361,7 @@ class GrantRevokeApi(AdminApi):
         responses={204: None, **problems(404)},
     )
     def delete(self, request: Request, grant_id: int) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         grant_revoke(actor=actor, grant=grant_get(actor=actor, grant_id=grant_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -446,7 +372,7 @@ class GrantRevokeApi(AdminApi):
 class UnitListApi(AdminApi):
     """The LOS units the actor administers, in tree order."""
 
-    pagination_class = _cursor("path")
+    pagination_class = cursor_pagination("path")
 
     @extend_schema_serializer(component_name="AdminUnit")
     class OutputSerializer(serializers.Serializer[LosUnit]):
@@ -472,14 +398,14 @@ class UnitListApi(AdminApi):
         responses={200: OutputSerializer(many=True), **problems()},
     )
     def get(self, request: Request) -> Response:
-        units = unit_tree(actor=_actor(request))
+        units = unit_tree(actor=request_actor(request))
         return paginated(self, request, units, UnitListApi.OutputSerializer)
 
 
 class RoleProfileListApi(AdminApi):
     """The role profiles that can be granted, with their functions."""
 
-    pagination_class = _cursor("code")
+    pagination_class = cursor_pagination("code")
 
     @extend_schema_serializer(component_name="AdminRoleProfile")
     class OutputSerializer(serializers.Serializer[RoleProfile]):
@@ -508,14 +434,14 @@ class RoleProfileListApi(AdminApi):
         responses={200: OutputSerializer(many=True), **problems()},
     )
     def get(self, request: Request) -> Response:
-        profiles = role_profile_list(actor=_actor(request))
+        profiles = role_profile_list(actor=request_actor(request))
         return paginated(self, request, profiles, RoleProfileListApi.OutputSerializer)
 
 
 class AuditEventListApi(AdminApi):
     """The audit trail the actor may read, newest first."""
 
-    pagination_class = _cursor("-id")
+    pagination_class = cursor_pagination("-id")
 
     @extend_schema_serializer(component_name="AdminAuditFilter")
     class FilterSerializer(StrictInputSerializer):
@@ -556,7 +482,7 @@ class AuditEventListApi(AdminApi):
         filters = AuditEventListApi.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         events = audit_event_list(
-            actor=_actor(request),
+            actor=request_actor(request),
             action=filters.validated_data.get("action"),
             target_type=filters.validated_data.get("target_type"),
             target_id=filters.validated_data.get("target_id"),

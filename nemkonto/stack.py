@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import FrameType
@@ -60,6 +61,9 @@ def _wait_until_healthy(timeout: float = 60.0) -> dict[str, object]:
         try:
             with urllib.request.urlopen(f"http://{HOST}:{PORT}/healthz", timeout=5) as answer:
                 return json.load(answer)
+        except urllib.error.HTTPError as exc:  # 503 while a component is not ready yet
+            last_error = RuntimeError(exc.read().decode(errors="replace"))
+            time.sleep(0.5)
         except OSError as exc:
             last_error = exc
             time.sleep(0.5)

@@ -5,12 +5,11 @@ API clients are created, rotated and deactivated with ``manage.py create_api_cli
 services in ``accounts.api_clients`` (the admin of ``ApiClient`` is read-only).
 """
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.apps import apps
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
@@ -23,8 +22,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import ReadOnlyAdmin, ServiceAdmin
 from accounts.models import User
+from nemkonto.admin_support import ReadOnlyAdmin, ServiceAdmin, admin_actor, adopt_saved, run_each
 from nemkonto.errors import ApplicationError
 from payments import services
 from payments.models import (
@@ -42,39 +41,6 @@ from registry.identifiers import IdentifierError, parse_danish_account
 
 ConnectionAgreementEvent = apps.get_model("payments", "ConnectionAgreementEvent")
 Status = ConnectionAgreement.Status
-
-
-def _actor(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _adopt(obj: models.Model, saved: models.Model) -> None:
-    """Make the admin's unsaved ``obj`` the row a service created (for the redirect and log)."""
-    for field in saved._meta.concrete_fields:
-        setattr(obj, field.attname, getattr(saved, field.attname))
-    obj._state.adding = False
-    obj._state.db = saved._state.db
-
-
-def _run_each(
-    admin_: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    service: Callable[[Any], object],
-    done: str,
-) -> None:
-    """An admin action: the service once per selected row, each in its own transaction."""
-    succeeded = 0
-    for obj in queryset:
-        try:
-            service(obj)
-        except ApplicationError as error:
-            admin_.message_user(request, f"{obj}: {error}", messages.ERROR)
-        else:
-            succeeded += 1
-    if succeeded:
-        admin_.message_user(request, done % {"count": succeeded}, messages.SUCCESS)
 
 
 @admin.register(BankClosure)
@@ -117,13 +83,16 @@ class BenefitAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:
             services.benefit_update(
-                actor=_actor(request), benefit=obj, name=data["name"], is_active=data["is_active"]
+                actor=admin_actor(request),
+                benefit=obj,
+                name=data["name"],
+                is_active=data["is_active"],
             )
         else:
-            _adopt(
+            adopt_saved(
                 obj,
                 services.benefit_create(
-                    actor=_actor(request),
+                    actor=admin_actor(request),
                     authority=data["authority"],
                     code=data["code"],
                     name=data["name"],
@@ -133,21 +102,25 @@ class BenefitAdmin(ServiceAdmin):
 
     @admin.action(description=_("Deactivate selected benefits"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Benefit]) -> None:
-        _run_each(
+        run_each(
             self,
             request,
             queryset,
-            lambda b: services.benefit_update(actor=_actor(request), benefit=b, is_active=False),
+            lambda b: services.benefit_update(
+                actor=admin_actor(request), benefit=b, is_active=False
+            ),
             gettext("%(count)d benefits deactivated."),
         )
 
     @admin.action(description=_("Activate selected benefits"))
     def activate(self, request: HttpRequest, queryset: QuerySet[Benefit]) -> None:
-        _run_each(
+        run_each(
             self,
             request,
             queryset,
-            lambda b: services.benefit_update(actor=_actor(request), benefit=b, is_active=True),
+            lambda b: services.benefit_update(
+                actor=admin_actor(request), benefit=b, is_active=True
+            ),
             gettext("%(count)d benefits activated."),
         )
 
@@ -286,17 +259,17 @@ class ConnectionAgreementAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:
             services.agreement_failure_choice_change(
-                actor=_actor(request),
+                actor=admin_actor(request),
                 agreement=obj,
                 failure_choice=data["failure_choice"],
                 error_account_reg=data["error_account_reg"],
                 error_account_number=data["error_account_number"],
             )
         else:
-            _adopt(
+            adopt_saved(
                 obj,
                 services.agreement_request(
-                    actor=_actor(request),
+                    actor=admin_actor(request),
                     authority=data["authority"],
                     payment_system=data["payment_system"],
                     failure_choice=data["failure_choice"],
@@ -309,11 +282,11 @@ class ConnectionAgreementAdmin(ServiceAdmin):
     def _advance(
         self, request: HttpRequest, queryset: QuerySet[ConnectionAgreement], to: str, done: str
     ) -> None:
-        _run_each(
+        run_each(
             self,
             request,
             queryset.select_related("authority", "payment_system"),
-            lambda a: services.agreement_advance(actor=_actor(request), agreement=a, to=to),
+            lambda a: services.agreement_advance(actor=admin_actor(request), agreement=a, to=to),
             done,
         )
 
@@ -411,7 +384,7 @@ class BankAgreementAdmin(ServiceAdmin):
         data = form.cleaned_data
         if change:
             services.bank_agreement_update(
-                actor=_actor(request),
+                actor=admin_actor(request),
                 bank_agreement=obj,
                 bank=data["bank"],
                 number=data["number"],
@@ -419,10 +392,10 @@ class BankAgreementAdmin(ServiceAdmin):
                 disbursement_accounts=data["accounts"],
             )
         else:
-            _adopt(
+            adopt_saved(
                 obj,
                 services.bank_agreement_create(
-                    actor=_actor(request),
+                    actor=admin_actor(request),
                     authority=data["authority"],
                     bank=data["bank"],
                     number=data["number"],

@@ -10,22 +10,28 @@ Two kinds of caller:
 One APIView per operation; every write is one service call, so a refused request changes nothing.
 """
 
-from typing import Any, cast
+from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import CURSOR_PARAMETERS, StrictInputSerializer, paginated, problems
 from accounts.models import Authority, LosUnit, User
 from accounts.selectors import is_operator
+from nemkonto.api_support import (
+    CURSOR_PARAMETERS,
+    StrictInputSerializer,
+    cursor_pagination,
+    paginated,
+    problems,
+    request_actor,
+)
 from nemkonto.errors import PermissionDenied
 from payments.api_permissions import PaymentSystemClient, payment_client_context
 from payments.models import Benefit, ConnectionAgreement
@@ -50,23 +56,6 @@ from payments.services import (
 
 TAG_AUTHORITY = "Authority set-up"
 TAG_PAYMENT_SYSTEMS = "Payment systems"
-
-
-def _actor(request: Request) -> User:
-    return cast(User, request.user)
-
-
-def _cursor(order: str) -> type[CursorPagination]:
-    return type(
-        "CursorPagination",
-        (CursorPagination,),
-        {
-            "ordering": order,
-            "page_size": 50,
-            "page_size_query_param": "page_size",
-            "max_page_size": 200,
-        },
-    )
 
 
 class UserApi(APIView):
@@ -103,7 +92,7 @@ class BenefitOutputSerializer(serializers.Serializer[Benefit]):
 class BenefitListApi(UserApi):
     """The authority's benefits, by code."""
 
-    pagination_class = _cursor("code")
+    pagination_class = cursor_pagination("code")
 
     @extend_schema(
         operation_id="authority_benefits_list",
@@ -114,8 +103,8 @@ class BenefitListApi(UserApi):
         responses={200: BenefitOutputSerializer(many=True), **problems(404)},
     )
     def get(self, request: Request, code: str) -> Response:
-        authority = authority_get(actor=_actor(request), code=code)
-        benefits = benefit_list(actor=_actor(request), authority=authority)
+        authority = authority_get(actor=request_actor(request), code=code)
+        benefits = benefit_list(actor=request_actor(request), authority=authority)
         return paginated(self, request, benefits, BenefitOutputSerializer)
 
 
@@ -140,7 +129,7 @@ class BenefitCreateApi(UserApi):
         responses={201: BenefitOutputSerializer, **problems(400, 404, 409, 422)},
     )
     def post(self, request: Request, code: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         data = BenefitCreateApi.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -160,7 +149,7 @@ class BenefitDetailApi(UserApi):
         responses={200: BenefitOutputSerializer, **problems(404)},
     )
     def get(self, request: Request, code: str, benefit_code: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         benefit = benefit_get(actor=actor, authority=authority, code=benefit_code)
         return Response(BenefitOutputSerializer(benefit).data)
@@ -181,7 +170,7 @@ class BenefitUpdateApi(UserApi):
         responses={200: BenefitOutputSerializer, **problems(400, 404, 422)},
     )
     def patch(self, request: Request, code: str, benefit_code: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         benefit = benefit_get(actor=actor, authority=authority, code=benefit_code)
         data = BenefitUpdateApi.InputSerializer(data=request.data)
@@ -222,7 +211,7 @@ class AgreementOutputSerializer(serializers.Serializer[ConnectionAgreement]):
 
 
 class AgreementListApi(UserApi):
-    pagination_class = _cursor("id")
+    pagination_class = cursor_pagination("id")
 
     @extend_schema(
         operation_id="authority_agreements_list",
@@ -234,7 +223,7 @@ class AgreementListApi(UserApi):
         responses={200: AgreementOutputSerializer(many=True), **problems(404)},
     )
     def get(self, request: Request, code: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         _require_authority_admin(actor, authority)
         agreements = agreement_list(actor=actor, authority=authority)
@@ -249,7 +238,7 @@ class AgreementDetailApi(UserApi):
         responses={200: AgreementOutputSerializer, **problems(404)},
     )
     def get(self, request: Request, code: str, system: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         _require_authority_admin(actor, authority)
         agreement = agreement_get(actor=actor, authority=authority, system_code=system)
@@ -274,7 +263,7 @@ class AgreementFailureChoiceApi(UserApi):
         responses={200: AgreementOutputSerializer, **problems(400, 404, 409, 422)},
     )
     def put(self, request: Request, code: str, system: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         _require_authority_admin(actor, authority)
         agreement = agreement_get(actor=actor, authority=authority, system_code=system)
@@ -311,7 +300,7 @@ class AgreementHistoryApi(UserApi):
         responses={200: OutputSerializer(many=True), **problems(404)},
     )
     def get(self, request: Request, code: str, system: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         _require_authority_admin(actor, authority)
         agreement = agreement_get(actor=actor, authority=authority, system_code=system)
@@ -360,7 +349,7 @@ class ReadinessApi(UserApi):
         responses={200: ReadinessOutputSerializer, **problems(404)},
     )
     def get(self, request: Request, code: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         _require_authority_admin(actor, authority)
         return Response(_readiness_answer(authority))
@@ -384,7 +373,7 @@ class ReadinessConfirmApi(UserApi):
         responses={200: ReadinessOutputSerializer, **problems(400, 404, 422)},
     )
     def post(self, request: Request, code: str, item: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         data = ReadinessConfirmApi.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -403,7 +392,7 @@ class ReadinessWithdrawApi(UserApi):
         responses={200: ReadinessOutputSerializer, **problems(404, 422)},
     )
     def delete(self, request: Request, code: str, item: str) -> Response:
-        actor = _actor(request)
+        actor = request_actor(request)
         authority = authority_get(actor=actor, code=code)
         readiness_withdraw(actor=actor, authority=authority, item=item)
         return Response(_readiness_answer(authority))

@@ -15,6 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 GOOD_ENV = {
     "DJANGO_SETTINGS_MODULE": "nemkonto.settings.production",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+    "NEMKONTO_LOOKUP_HASH_KEY": secrets.token_urlsafe(40),
     "DATABASE_URL": "postgres://nemkonto:secret@db.internal:5432/nemkonto",
     "CELERY_BROKER_URL": "amqp://nemkonto:secret@rabbitmq:5672//",
     "REDIS_URL": "redis://redis:6379/0",
@@ -51,6 +52,7 @@ def test_check_deploy_with_production_settings_reports_nothing() -> None:
         ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY is not set"),
         ({"DJANGO_SECRET_KEY": "django-insecure-" + "x" * 60}, "DJANGO_SECRET_KEY is too weak"),
         ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG is on"),
+        ({"NEMKONTO_LOOKUP_HASH_KEY": "short"}, "NEMKONTO_LOOKUP_HASH_KEY must be set"),
         ({"DATABASE_URL": ""}, "DATABASE_URL is not set"),
         ({"CELERY_BROKER_URL": ""}, "CELERY_BROKER_URL is not set"),
         ({"DJANGO_SESSION_COOKIE_SECURE": "false"}, "cookies must be secure"),

@@ -108,7 +108,7 @@ def test_embedded_launcher_runs_everything_and_stops_it_all(launcher_env, tmp_pa
             status, body = launcher.get("/healthz")
             assert status == 200
             assert '"database": {"ok": true' in body
-            login = re.search(r"operator\s+(\S+)\s+password (\S+)", output)
+            login = re.search(r"^\s+(operator)\s+(\S+)\s+operator\b", output, re.MULTILINE)
             assert login, output
             assert _admin_login(launcher.port, login[1], login[2]) == 200
             # Loading the demo data again (second run) duplicates nothing.

@@ -103,7 +103,10 @@ def test_payment_system_client_needs_an_agreement_in_test_or_active(
             status=status,
             activated_at="2026-11-01T09:00Z" if status == Status.SUSPENDED else None,
         )
-    with pytest.raises(Conflict, match="a client is only made for an agreement in test or active"):
+    # Operators get the service's answer in the active language, Danish by default.
+    with pytest.raises(
+        Conflict, match="der oprettes kun en klient til en aftale, der er i test eller aktiv"
+    ):
         make(operator, kind=Kind.PAYMENT_SYSTEM, authority=authority, payment_system=system)
     assert not ApiClient.objects.exists()
 
@@ -237,13 +240,17 @@ def test_command_creates_bank_and_authority_clients(authority, bank):
         (["--kind", "authority", "--authority", "nope"], "No authority with the code nope"),
         (
             ["--kind", "payment_system", "--authority", "kbh"],
-            "needs the payment system it acts for",
+            # The service's own messages come in the active language, Danish by default.
+            "Betalingssystem skal have angivet, hvem den handler for",
         ),
         (
             ["--kind", "payment_system", "--authority", "kbh", "--payment-system", "nope"],
             "No payment system with the code nope",
         ),
-        (["--kind", "bank", "--bank", "3000", "--authority", "kbh"], "is not bound to a"),
+        (
+            ["--kind", "bank", "--bank", "3000", "--authority", "kbh"],
+            "Pengeinstitut kan ikke knyttes til feltet authority",
+        ),
         ([], "Give exactly one of --kind"),
         (["--rotate", "unknown"], "No API client with the client id unknown"),
     ],

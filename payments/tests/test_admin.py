@@ -1,5 +1,6 @@
 """The operators' admin for the payments set-up: forms and actions go through the services, and
-only operators get in (issue 4, acceptance 1 for admin actions)."""
+only operators get in (issue 4, acceptance 1 for admin actions). The admin is in Danish (the
+default language), so its messages are asserted in Danish."""
 
 import pytest
 from django.urls import reverse
@@ -169,7 +170,7 @@ def test_failure_choice_changed_in_the_admin_keeps_history(admin_client_, author
         url, with_inlines(admin_client_, url, {"failure_choice": "error_account"})
     )
     assert refused.status_code == 200  # the form again, with the error
-    assert "needs the account" in refused.content.decode()
+    assert "kræver, at kontoen angives (reg.nr. og kontonummer)" in refused.content.decode()
     response = admin_client_.post(
         url, with_inlines(admin_client_, url, {"failure_choice": "cheque"})
     )
@@ -186,14 +187,16 @@ def test_failure_choice_changed_in_the_admin_keeps_history(admin_client_, author
 def test_actions_move_to_test_then_activate(admin_client_, authority, system):
     agreement = agreement_with(authority, system)
     response = action(admin_client_, "connectionagreement", "activate", agreement.pk)
-    assert any("must be tested" in m for m in messages_of(response))
+    assert any(
+        "skal testes (flyttes til test), før det aktiveres" in m for m in messages_of(response)
+    )
     agreement.refresh_from_db()
     assert agreement.status == Status.REQUESTED
     action(admin_client_, "connectionagreement", "move_to_test", agreement.pk)
     agreement.refresh_from_db()
     assert agreement.status == Status.IN_TEST
     response = action(admin_client_, "connectionagreement", "activate", agreement.pk)
-    assert "1 activated." in messages_of(response)
+    assert "Antal aktiverede aftaler: 1." in messages_of(response)
     agreement.refresh_from_db()
     assert agreement.status == Status.ACTIVE
 
@@ -273,7 +276,7 @@ def test_bad_disbursement_account_is_a_form_error(admin_client_, authority, bank
         },
     )
     assert response.status_code == 200
-    assert "Line 1:" in response.content.decode()
+    assert "Linje 1:" in response.content.decode()
     assert not BankAgreement.objects.exists()
 
 
@@ -289,9 +292,9 @@ def test_readiness_pages_show_met_and_unmet_items_with_reasons(
     page = admin_client_.get(reverse("admin:payments_readiness_checklist", args=["kbh"]))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Agreement with KMD Ydelse is active since 2026-11-01." in text
-    assert "No user has the profile NKS-Søg-Bet" in text
-    assert "Not confirmed by the local administrator yet." in text
+    assert "Aftalen med KMD Ydelse har været aktiv siden 2026-11-01." in text
+    assert "Ingen bruger har profilen NKS-Søg-Bet" in text
+    assert "Endnu ikke bekræftet af den lokale administrator." in text
     change = admin_client_.get(reverse("admin:payments_readiness_change", args=[authority.pk]))
     assert change.status_code == 302
     assert change["Location"] == reverse("admin:payments_readiness_checklist", args=["kbh"])

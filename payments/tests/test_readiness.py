@@ -1,4 +1,7 @@
-"""The readiness checklist (issue 4, acceptance 5): each item met or not, and why."""
+"""The readiness checklist (issue 4, acceptance 5): each item met or not, and why.
+
+The reasons are asserted in Danish: the checklist is read by Danish operators (admin) and local
+administrators, and runs in the active language, Danish by default."""
 
 import datetime
 import json
@@ -51,25 +54,25 @@ def test_the_checklist_has_the_guides_eleven_items_in_order(authority):
 def test_a_new_authority_meets_nothing_and_each_item_says_why(authority, units):
     items = by_item(authority)
     assert not any(item.met for item in items.values())
-    assert "No connection agreement with any payment system." in items["1.1"].why
-    assert "No active benefit is defined" in items["1.1"].why
-    assert items["1.2"].why.startswith("No bank agreement is recorded")
-    assert "No user has the profile NKS-Lokal-Admin" in items["1.3"].why
-    assert "No user has the profile NKS-Søg-Bet" in items["1.3"].why
-    assert "No user has the profile NKS-Opdater-SpecKonto" in items["1.6"].why
-    assert items["1.4"].why == "Not confirmed by the local administrator yet."
+    assert "Ingen tilslutningsaftale med noget betalingssystem." in items["1.1"].why
+    assert "Der er ikke oprettet nogen aktiv ydelse" in items["1.1"].why
+    assert items["1.2"].why.startswith("Der er ikke registreret nogen pengeinstitutaftale")
+    assert "Ingen bruger har profilen NKS-Lokal-Admin" in items["1.3"].why
+    assert "Ingen bruger har profilen NKS-Søg-Bet" in items["1.3"].why
+    assert "Ingen bruger har profilen NKS-Opdater-SpecKonto" in items["1.6"].why
+    assert items["1.4"].why == "Endnu ikke bekræftet af den lokale administrator."
 
 
 def test_an_authority_that_has_done_everything_meets_every_item(ready):
     items = by_item(ready)
     assert all(item.met for item in items.values()), [i for i in items.values() if not i.met]
-    assert "Agreement with KMD Ydelse is active since 2026-11-01." in items["1.1"].why
-    assert "1 active benefit is defined." in items["1.1"].why
+    assert "Aftalen med KMD Ydelse har været aktiv siden 2026-11-01." in items["1.1"].why
+    assert "1 aktiv ydelse er oprettet." in items["1.1"].why
     assert items["1.2"].why == (
-        "Bank agreement 10001 with Danske Bank; pays via NemKonto from 2026-12-01."
+        "Pengeinstitutaftale 10001 med Danske Bank; udbetaler via NemKonto fra 2026-12-01."
     )
-    assert "1 user has the profile NKS-Søg-Bet." in items["1.3"].why
-    assert items["1.7"].why.startswith("Confirmed by ")
+    assert "1 bruger har profilen NKS-Søg-Bet." in items["1.3"].why
+    assert items["1.7"].why.startswith("Bekræftet af ")
 
 
 def test_an_agreement_in_test_does_not_meet_item_1_1(authority, system, other_system):
@@ -78,8 +81,8 @@ def test_an_agreement_in_test_does_not_meet_item_1_1(authority, system, other_sy
     Benefit.objects.create(authority=authority, code="B1", name="Boligstøtte")
     item = by_item(authority)["1.1"]
     assert not item.met
-    assert "Agreement with KMD Ydelse is in test, not active." in item.why
-    assert "Agreement with SAP Statens Løn is requested, not active." in item.why
+    assert "Aftalen med KMD Ydelse er i test og ikke aktiv." in item.why
+    assert "Aftalen med SAP Statens Løn er ansøgt og ikke aktiv." in item.why
 
 
 def test_an_active_agreement_without_benefits_does_not_meet_item_1_1(authority, system):
@@ -87,8 +90,8 @@ def test_an_active_agreement_without_benefits_does_not_meet_item_1_1(authority, 
     Benefit.objects.create(authority=authority, code="B1", name="Gammel", is_active=False)
     item = by_item(authority)["1.1"]
     assert not item.met
-    assert "is active since" in item.why
-    assert "No active benefit is defined" in item.why
+    assert "Aftalen med KMD Ydelse har været aktiv siden 2026-11-01." in item.why
+    assert "Der er ikke oprettet nogen aktiv ydelse" in item.why
 
 
 def test_profiles_count_only_for_active_employees_of_the_authority(
@@ -99,16 +102,16 @@ def test_profiles_count_only_for_active_employees_of_the_authority(
     grant(gone, "nks-opdater-nemkonto", units.root)
     item = by_item(authority)["1.3"]
     assert not item.met
-    assert "No user has the profile NKS-Søg-Bet" in item.why
+    assert "Ingen bruger har profilen NKS-Søg-Bet" in item.why
     assert "NKS-Lokal-Admin" not in item.why  # the local admin counts
     # The outsider holds every profile, but in another authority.
-    assert "No user has the profile NKS-Opdater-NemKonto" in item.why
+    assert "Ingen bruger har profilen NKS-Opdater-NemKonto" in item.why
 
 
 def test_a_withdrawn_confirmation_unmeets_the_item(ready, local_admin):
     services.readiness_withdraw(actor=local_admin, authority=ready, item="1.10")
     item = by_item(ready)["1.10"]
-    assert (item.met, item.why) == (False, "Not confirmed by the local administrator yet.")
+    assert (item.met, item.why) == (False, "Endnu ikke bekræftet af den lokale administrator.")
 
 
 def test_the_checklist_takes_a_fixed_number_of_queries(ready, django_assert_max_num_queries):

@@ -1,5 +1,19 @@
 """The registry's models, one module per topic (the register mirror; accounts and look-ups)."""
 
+from registry.models.accounts import AccountKind, Channel, NemKonto, SpecificAccount, StoredAccount
+from registry.models.activation import ActivationLetter
+from registry.models.lookups import LookupLog
+from registry.models.notices import Notice
 from registry.models.register import Recipient
 
-__all__ = ["Recipient"]
+__all__ = [
+    "AccountKind",
+    "ActivationLetter",
+    "Channel",
+    "LookupLog",
+    "NemKonto",
+    "Notice",
+    "Recipient",
+    "SpecificAccount",
+    "StoredAccount",
+]
