@@ -49,11 +49,6 @@ from nemkonto.api_support import (
     problems,
     request_actor,
 )
-
-# Re-exported for registry.bulk_api until it imports it from nemkonto.api_support.
-from nemkonto.api_support import (
-    ProblemSerializer as ProblemSerializer,
-)
 from nemkonto.errors import PermissionDenied
 
 TAG = "Local administration"

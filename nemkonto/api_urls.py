@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("registry.api_urls")),
+    path("", include("registry.bulk_urls")),
 ]

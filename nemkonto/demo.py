@@ -16,6 +16,7 @@ from accounts.demo import DemoAuthority, DemoEmployee, DemoUnit, demo_organisati
 from accounts.models import Authority, User
 from payments.demo import DemoPaymentSetup, demo_payments_load
 from payments.readiness import MANUAL_ITEMS
+from registry.demo import demo_registry_load
 
 OPERATOR_USERNAME = "operator"
 OPERATOR_PASSWORD = "drift-demo-2026"  # noqa: S105 - a printed demo login, refused in production
@@ -174,4 +175,11 @@ def demo_data_load() -> dict[str, Any]:
                     **payments,
                 }
             )
-    return {"logins": logins, "authorities": authorities}
+        registry = demo_registry_load(
+            operator=operator,
+            caseworker=User.objects.get(username="nemby-sagsbehandler"),
+            locked_benefit="PENS",
+            limited_benefit="BOLIG",
+        )
+        logins += registry.pop("logins")
+    return {"logins": logins, "authorities": authorities, "registry": registry}

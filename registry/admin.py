@@ -22,6 +22,7 @@ from nemkonto.errors import ApplicationError
 from registry.identifiers import IdentifierError, IdKind, parse_cpr
 from registry.models import (
     ActivationLetter,
+    BankBulkJob,
     LookupLog,
     NemKonto,
     Notice,
@@ -308,3 +309,15 @@ class NoticeAdmin(ReadOnlyAdmin):
         self.message_user(
             request, ngettext("%(n)d notice sent.", "%(n)d notices sent.", sent) % {"n": sent}
         )
+
+
+@admin.register(BankBulkJob)
+class BankBulkJobAdmin(ReadOnlyAdmin):
+    """Banks' bulk reports: status and counts (the rows are read through the API)."""
+
+    list_display = (
+        "id", "bank", "status", "received", "changed", "unchanged", "superseded", "rejected",
+        "created_at", "finished_at",
+    )  # fmt: skip
+    list_filter = ("status", "bank")
+    date_hierarchy = "created_at"

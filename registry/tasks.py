@@ -7,6 +7,7 @@ to pick up notices whose first sending failed.
 
 from celery import shared_task
 
+from registry.bulk_tasks import bank_bulk_process  # noqa: F401 - autodiscovery imports tasks only
 from registry.services.activation import activation_codes_expire as _activation_codes_expire
 from registry.services.notices import notices_deliver
 from registry.services.specific import specific_accounts_expire as _specific_accounts_expire

@@ -33,7 +33,7 @@ def test_loading_twice_duplicates_nothing() -> None:
     counts = _counts()
     assert _demo_json() == first
     assert _counts() == counts
-    assert counts["accounts.User"] == 7
+    assert counts["accounts.User"] == 10
     assert counts["accounts.Authority"] == 2
 
 

@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
     # Distinct names for the enums of fields that share a name ("status").
     "ENUM_NAME_OVERRIDES": {
         "AgreementStatusEnum": "payments.models.ConnectionAgreement.Status",
+        "BankBulkJobStatusEnum": "registry.models.bulk.BankBulkJob.Status",
     },
 }
 

@@ -17,3 +17,4 @@ __all__ = [
     "SpecificAccount",
     "StoredAccount",
 ]
+from registry.models.bulk import BankBulkJob, BankBulkRow  # noqa: F401

@@ -23,11 +23,11 @@ class Command(BaseCommand):
         write = self.stdout.write
         write("Demo logins (operators at /admin/, authority staff at /log-ind/):")
         for login in demo["logins"]:
-            where = (
-                f"{login['authority']}: {', '.join(login['profiles'])}"
-                if "profiles" in login
-                else ""
-            )
+            where = ""
+            if "profiles" in login:
+                where = f"{login['authority']}: {', '.join(login['profiles'])}"
+            elif "recipient" in login:
+                where = f"{login['recipient']['type']} {login['recipient']['id']}"
             write(f"  {login['username']:<22} {login['password']:<20} {login['role']:<20} {where}")
         write("Authorities:")
         for authority in demo["authorities"]:
@@ -39,6 +39,21 @@ class Command(BaseCommand):
             write(f"           benefits: {', '.join(authority['benefits'])}")
             write(f"           bank agreements: {agreements}")
             write(f"           active payment systems: {', '.join(authority['payment_systems'])}")
+        registry = demo["registry"]
+        register = registry["register"]
+        write(
+            f"Register: {register['persons']} persons, {register['businesses']} business IDs"
+            " (synthetic). Demo recipients:"
+        )
+        for person in registry["recipients"]:
+            nemkonto = person["nemkonto"]
+            account = f"NemKonto {nemkonto['masked']} ({nemkonto['channel']})" if nemkonto else "-"
+            extra = ""
+            if person["activation"]:
+                extra = f"; pending change, activation code {person['activation']['code']}"
+            if person["specific_accounts"]:
+                extra += f"; {len(person['specific_accounts'])} specific account(s)"
+            write(f"  {person['type']:<3} {person['id']:<11} {person['name']:<26} {account}{extra}")
         write("API clients (client credentials at POST /o/token/):")
         for authority in demo["authorities"]:
             for client in authority["api_clients"]:
@@ -47,3 +62,9 @@ class Command(BaseCommand):
                     f"  {client['client_id']:<18} {client['client_secret']:<30} scope {scopes}"
                     f" ({client['payment_system']} for {authority['code']})"
                 )
+        bank = registry["bank_client"]
+        scopes = " ".join(bank["scopes"])
+        write(
+            f"  {bank['client_id']:<18} {bank['client_secret']:<30} scope {scopes}"
+            f" (bank {bank['bank_reg']})"
+        )
