@@ -16,4 +16,5 @@ urlpatterns = [
         name="login",
     ),
     path("log-ud/", auth_views.LogoutView.as_view(), name="logout"),
+    path("aktiver/", views.activate, name="activate"),
 ]
