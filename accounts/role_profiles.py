@@ -1,8 +1,8 @@
 """The standard role profiles shipped with NemKonto (DOMAIN.md section 6).
 
 Names follow the NKS-* convention of the source guide; descriptions are translated for display.
-The data migration ``0003_standard_role_profiles`` creates them; ``standard_profiles_ensure``
-keeps them in step when the definitions change.
+The data migration ``0003_standard_role_profiles`` creates them (with the definitions as they
+were then); a change of a definition here needs a new data migration.
 """
 
 from dataclasses import dataclass
