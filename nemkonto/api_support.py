@@ -59,7 +59,10 @@ PROBLEM_DESCRIPTIONS = {
     403: _("Not logged in, or not permitted."),
     404: _("Not found, or not yours to see."),
     409: _("Conflicts with the current state."),
+    413: _("The body is larger than the limit; nothing was stored."),
+    415: _("The media type or content encoding is not one the endpoint reads."),
     422: _("Refused by a business rule (the field is named)."),
+    429: _("Too many requests; try again after Retry-After seconds."),
     401: _("No valid bearer token."),
 }
 

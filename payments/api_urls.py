@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from payments import api
+from payments import api, intake_api
 
 urlpatterns = [
+    path("batches", intake_api.BatchSubmitApi.as_view(), name="batch-submit"),
     path("connection", api.ConnectionApi.as_view(), name="payments-connection"),
     path(
         "authorities/<slug:code>/benefits",

@@ -184,3 +184,21 @@ def value_date_for_request(
     if requested is None or requested <= earliest:
         return earliest
     return calendar.on_or_after(requested)
+
+
+def cycle_dates(at: datetime) -> tuple[date, date]:
+    """(cut-off day, value date) of a forwarding cycle run at ``at``: the cut-off at or after
+    ``at`` (a cycle at 06:00 sharp is that morning's) and the bank day after it. Raises
+    ValueError if ``at`` is naive."""
+    calendar = _Calendar(include_overrides=True)
+    cut_off_day = calendar.cut_off_day(at - timedelta(microseconds=1))
+    return cut_off_day, calendar.step(cut_off_day, 1)
+
+
+def scheduled_cycle_moment(now: datetime) -> datetime | None:
+    """This morning's cut-off (06:00) if today is a bank day and it has passed, else None: what
+    the scheduled cycle runs as, however late its worker picks it up."""
+    local = _local(now)
+    if local.time() < CUT_OFF or not _Calendar(include_overrides=True).is_bank_day(local.date()):
+        return None
+    return datetime.combine(local.date(), CUT_OFF, tzinfo=COPENHAGEN)

@@ -175,6 +175,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "registry.tasks.notices_send_unsent",
         "schedule": timedelta(minutes=5),
     },
+    # The cut-off cycle: 06:00 Copenhagen time (CELERY_TIMEZONE); the task skips closing days.
+    "payments-cycle": {
+        "task": "payments.tasks.cycle_run_scheduled",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "payments-bank-answers-collect": {
+        "task": "payments.tasks.bank_answers_collect",
+        "schedule": timedelta(seconds=env.int("NEMKONTO_ANSWERS_EVERY_SECONDS", default=15)),
+    },
+    "payments-sweep": {
+        "task": "payments.tasks.pipeline_sweep",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------------------
@@ -216,6 +229,15 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="NemKonto <noreply@nemkonto.invalid>")
+
+# --- The payment pipeline -------------------------------------------------------------------
+# Largest batch body accepted (after gzip decompression).
+NEMKONTO_BATCH_MAX_BYTES = env.int("NEMKONTO_BATCH_MAX_BYTES", default=512 * 1024 * 1024)
+# The file-drop bank adapter: per bank (reg.nr.) an outbox of pain.001 files and an inbox of
+# answers (pain.002, camt.054).
+NEMKONTO_BANK_DIR = Path(env("NEMKONTO_BANK_DIR", default=str(VAR_DIR / "banks")))
+# A batch or bank file that has not moved for this long is resumed by the sweeper.
+NEMKONTO_SWEEP_AFTER = timedelta(seconds=env.int("NEMKONTO_SWEEP_AFTER_SECONDS", default=120))
 
 # Demo data (fixed, printed passwords) may only be loaded where this is on: local, never production.
 NEMKONTO_DEMO_DATA_ALLOWED = False

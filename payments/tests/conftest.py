@@ -10,6 +10,7 @@ from accounts.models import Authority, Bank, LosUnit, User
 from accounts.tests.factories import grant
 from payments.models import PaymentSystem
 from payments.tests.helpers import employee
+from payments.tests.pipeline_world import World, build_world
 
 
 @pytest.fixture(autouse=True)
@@ -82,3 +83,9 @@ def persona(request: pytest.FixtureRequest, authority: Authority, units: Any) ->
         return user
 
     return make
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    """The pipeline world (payments.tests.pipeline_world): an authority ready to send payments."""
+    return build_world()

@@ -1,3 +1,5 @@
+"""Payment systems, benefits, connection and bank agreements, bank closing days and readiness."""
+
 import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError

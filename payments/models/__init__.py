@@ -1,0 +1,58 @@
+"""The payments app's models: agreements and organisation (``agreements``), the pipeline's
+tables (``pipeline``)."""
+
+from payments.models.agreements import (
+    BANK_AGREEMENT_NUMBER_VALIDATOR,
+    CODE_VALIDATOR,
+    BankAgreement,
+    BankClosure,
+    Benefit,
+    ConnectionAgreement,
+    DisbursementAccount,
+    PaymentSystem,
+    Readiness,
+    ReadinessConfirmation,
+    ReadinessItemCode,
+    error_account_normalise,
+    validation_error_from,
+)
+from payments.models.pipeline import (
+    FINAL_STATUSES,
+    STOPPABLE_STATUSES,
+    TRANSITIONS,
+    AccountSource,
+    BankFile,
+    BankMessage,
+    Batch,
+    BatchFormat,
+    FailureHandling,
+    Payment,
+    PaymentStatus,
+)
+
+__all__ = [
+    "BANK_AGREEMENT_NUMBER_VALIDATOR",
+    "CODE_VALIDATOR",
+    "FINAL_STATUSES",
+    "STOPPABLE_STATUSES",
+    "TRANSITIONS",
+    "AccountSource",
+    "BankAgreement",
+    "BankClosure",
+    "BankFile",
+    "BankMessage",
+    "Batch",
+    "BatchFormat",
+    "Benefit",
+    "ConnectionAgreement",
+    "DisbursementAccount",
+    "FailureHandling",
+    "Payment",
+    "PaymentStatus",
+    "PaymentSystem",
+    "Readiness",
+    "ReadinessConfirmation",
+    "ReadinessItemCode",
+    "error_account_normalise",
+    "validation_error_from",
+]

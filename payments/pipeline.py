@@ -1,0 +1,815 @@
+"""The set-based stages of the payment pipeline (ARCHITECTURE.md section 4).
+
+Each stage is a handful of SQL statements whatever the size of the batch: no per-payment query,
+no loop over model instances. Each is idempotent: every status change is guarded by the status
+it expects (``UPDATE ... WHERE status = 'received'``), so a task that runs twice, or is resumed
+by the sweeper after its worker died, finds nothing left to do. A statement-level trigger refuses
+any illegal status change (``payments.models.pipeline.TRANSITIONS``). No Celery here: the tasks in
+``payments.tasks`` call these functions.
+"""
+
+import datetime
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Authority, Bank
+from payments.calendar import cycle_dates
+from payments.intake_rows import STAGE_COLUMNS
+from payments.models import (
+    BankAgreement,
+    BankFile,
+    BankMessage,
+    Batch,
+    Benefit,
+    ConnectionAgreement,
+    DisbursementAccount,
+    Payment,
+)
+from registry.models import NemKonto, Recipient, SpecificAccount
+
+PAYMENT = Payment._meta.db_table
+BATCH = Batch._meta.db_table
+BANK_FILE = BankFile._meta.db_table
+BENEFIT = Benefit._meta.db_table
+RECIPIENT = Recipient._meta.db_table
+NEMKONTO = NemKonto._meta.db_table
+SPECIFIC = SpecificAccount._meta.db_table
+BANK_AGREEMENT = BankAgreement._meta.db_table
+
+# Statuses that are still on their way to the bank.
+_PENDING_SQL = "('received', 'completed', 'waiting')"
+# Payments that could not be completed but still leave in a bank file (cheque, error account).
+_FAILED_TO_FORWARD_SQL = (
+    "(p.status = 'failed' AND p.failure_handling IN ('cheque', 'error_account') "
+    "AND p.bank_file_id IS NULL)"
+)
+
+
+def end_to_end_id(payment_id: int) -> str:
+    """The payment's id in bank files (pain.001 EndToEndId), read back from the bank's answers."""
+    return f"NK{payment_id}"
+
+
+def payment_id_from(end_to_end: str) -> int | None:
+    if end_to_end.startswith("NK") and end_to_end[2:].isdigit():
+        return int(end_to_end[2:])
+    return None
+
+
+# --- Intake -------------------------------------------------------------------------------------
+
+_STAGE_TABLE = "payment_stage"
+_CREATE_STAGE = f"""
+CREATE TEMP TABLE {_STAGE_TABLE} (
+    line integer NOT NULL,
+    reference varchar(35) NOT NULL,
+    recipient_type varchar(3) NOT NULL,
+    recipient_number varchar(10) NOT NULL,
+    recipient_raw varchar(40) NOT NULL,
+    benefit_code varchar(30) NOT NULL,
+    amount_ore bigint,
+    text varchar(35) NOT NULL,
+    account_kind varchar(7) NOT NULL,
+    reg varchar(4) NOT NULL,
+    number varchar(10) NOT NULL,
+    iban varchar(34) NOT NULL,
+    bic varchar(11) NOT NULL,
+    return_field varchar(40) NOT NULL,
+    return_reason varchar(40) NOT NULL
+) ON COMMIT DROP
+"""
+
+
+def stage_rows(rows: Iterable[tuple[object, ...]]) -> int:
+    """COPY the rows into a temporary staging table of this transaction; returns how many."""
+    assert connection.in_atomic_block, "the staging table lives for one transaction"
+    count = 0
+    with connection.cursor() as cursor:
+        # Dropped at commit; dropped here too for a second batch in one transaction (tests).
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGE_TABLE}")
+        cursor.execute(_CREATE_STAGE)
+        columns = ", ".join(STAGE_COLUMNS)
+        with cursor.cursor.copy(f"COPY {_STAGE_TABLE} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        cursor.execute(f"ANALYZE {_STAGE_TABLE}")
+    return count
+
+
+def staged_unknown_benefits(authority: Authority, limit: int = 20) -> list[tuple[int, str, bool]]:
+    """Benefit codes of the staged rows that the authority does not have (or has closed):
+    (first line, code, exists-but-inactive)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT min(s.line), s.benefit_code, bool_or(b.id IS NOT NULL)
+            FROM {_STAGE_TABLE} s
+            LEFT JOIN {BENEFIT} b ON b.authority_id = %s AND b.code = s.benefit_code
+            WHERE s.benefit_code <> '' AND (b.id IS NULL OR NOT b.is_active)
+            GROUP BY s.benefit_code ORDER BY 1 LIMIT %s
+            """,  # noqa: S608 - table names from model metadata
+            [authority.pk, limit],
+        )
+        return [(line, code, inactive) for line, code, inactive in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class IntakeTarget:
+    batch_id: str
+    authority_id: int
+    los_unit_id: int
+    payment_system_id: int
+    bank_agreement_id: int
+    requested_value_date: datetime.date | None
+    value_date: datetime.date
+    received_at: datetime.datetime
+
+
+def staged_insert(target: IntakeTarget) -> dict[str, int]:
+    """Insert the staged rows as the batch's payments, in one statement; returns counts per
+    status. Formal errors, references repeated in the batch and references the payment system
+    used before are rejected with code 2 (the first use of a reference in the batch is kept)."""
+    with connection.cursor() as cursor:
+        # Serialise intakes of one payment system, so two batches cannot both take a reference.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7301, target.payment_system_id])
+        cursor.execute(
+            f"""
+            WITH staged AS (
+                SELECT s.*,
+                       row_number() OVER (PARTITION BY s.reference ORDER BY s.line) AS nth
+                FROM {_STAGE_TABLE} s
+            ), checked AS (
+                SELECT s.*,
+                       CASE WHEN s.return_field <> '' THEN s.return_field
+                            WHEN s.nth > 1 THEN 'reference'
+                            WHEN EXISTS (
+                                SELECT 1 FROM {PAYMENT} prior
+                                WHERE prior.payment_system_id = %(system)s
+                                  AND prior.reference = s.reference
+                                  AND NOT (prior.return_field = 'reference'))
+                            THEN 'reference'
+                            ELSE '' END AS error_field,
+                       CASE WHEN s.return_field <> '' THEN s.return_reason
+                            WHEN s.nth > 1 THEN 'duplicate'
+                            ELSE 'already_used' END AS error_reason
+                FROM staged s
+            ), inserted AS (
+                INSERT INTO {PAYMENT} (
+                    batch_id, line, authority_id, los_unit_id, payment_system_id,
+                    bank_agreement_id, reference, recipient_type, recipient_number,
+                    recipient_raw, benefit_id, benefit_code, amount_ore, text,
+                    requested_value_date, value_date, account_source, account_kind, reg, number,
+                    iban, bic, status, return_code, return_field, return_reason,
+                    failure_handling, received_at)
+                SELECT %(batch)s, c.line, %(authority)s, %(unit)s, %(system)s, %(bank_agreement)s,
+                       c.reference, c.recipient_type, c.recipient_number, c.recipient_raw, b.id,
+                       c.benefit_code, c.amount_ore, c.text, %(requested)s, %(value_date)s,
+                       CASE WHEN c.account_kind <> '' THEN 'given' ELSE '' END,
+                       c.account_kind, c.reg, c.number, c.iban, c.bic,
+                       CASE WHEN c.error_field <> '' THEN 'rejected' ELSE 'received' END,
+                       CASE WHEN c.error_field <> '' THEN 2 END,
+                       c.error_field,
+                       CASE WHEN c.error_field <> '' THEN c.error_reason ELSE '' END,
+                       '', %(now)s
+                FROM checked c
+                LEFT JOIN {BENEFIT} b ON b.authority_id = %(authority)s
+                                     AND b.code = c.benefit_code
+                RETURNING status
+            )
+            SELECT status, count(*) FROM inserted GROUP BY status
+            """,  # noqa: S608 - table names from model metadata
+            {
+                "batch": target.batch_id,
+                "authority": target.authority_id,
+                "unit": target.los_unit_id,
+                "system": target.payment_system_id,
+                "bank_agreement": target.bank_agreement_id,
+                "requested": target.requested_value_date,
+                "value_date": target.value_date,
+                "now": target.received_at,
+            },
+        )
+        return dict(cursor.fetchall())
+
+
+# --- Validate and attach ------------------------------------------------------------------------
+
+# The account a payment finds: the live specific account for (recipient, authority, benefit),
+# else the recipient's active NemKonto; or none. One pass over the selected payments, each
+# account one probe of a partial unique index. ``{where}`` selects the payments.
+_ATTACH_SQL = f"""
+WITH target AS (
+    SELECT p.id,
+           r.id AS recipient_id,
+           r.address <> '' AS has_address,
+           CASE WHEN r.id IS NULL THEN ''
+                WHEN p.account_source = 'given' THEN 'given'
+                WHEN sa.id IS NOT NULL THEN 'specific'
+                WHEN nk.id IS NOT NULL THEN 'nemkonto'
+                ELSE 'none' END AS source,
+           sa.id AS specific_id,
+           CASE WHEN sa.id IS NULL THEN nk.id END AS nemkonto_id,
+           coalesce(sa.account_kind, nk.account_kind) AS account_kind,
+           coalesce(sa.reg, nk.reg) AS reg,
+           coalesce(sa.number, nk.number) AS number,
+           coalesce(sa.iban, nk.iban) AS iban,
+           coalesce(sa.bic, nk.bic) AS bic
+    FROM {PAYMENT} p
+    LEFT JOIN {RECIPIENT} r
+           ON r.id_type = p.recipient_type AND r.id_number = p.recipient_number
+    LEFT JOIN {SPECIFIC} sa
+           ON p.account_source <> 'given' AND sa.recipient_id = r.id
+          AND sa.authority_id = p.authority_id AND sa.benefit_id = p.benefit_id
+          AND sa.state = 'active' AND (sa.end_date IS NULL OR sa.end_date >= p.value_date)
+    LEFT JOIN {NEMKONTO} nk
+           ON p.account_source <> 'given' AND nk.recipient_id = r.id AND nk.state = 'active'
+    WHERE {{where}}
+)
+UPDATE {PAYMENT} p SET
+    recipient_id = t.recipient_id,
+    status = CASE
+        WHEN t.source = '' THEN 'rejected'
+        WHEN t.source <> 'none' THEN 'completed'
+        WHEN %(choice)s = 'cheque' AND NOT t.has_address THEN 'rejected'
+        ELSE 'failed' END,
+    return_code = CASE WHEN t.source = '' THEN 1 WHEN t.source <> 'none' THEN 0 ELSE 7 END,
+    return_field = CASE
+        WHEN t.source = 'none' AND %(choice)s = 'cheque' AND NOT t.has_address THEN 'address'
+        ELSE '' END,
+    return_reason = CASE
+        WHEN t.source = 'none' AND %(choice)s = 'cheque' AND NOT t.has_address THEN 'no_address'
+        ELSE '' END,
+    account_source = CASE WHEN t.source = '' THEN p.account_source ELSE t.source END,
+    specific_account_id = t.specific_id,
+    nemkonto_id = t.nemkonto_id,
+    failure_handling = CASE
+        WHEN t.source <> 'none' THEN ''
+        WHEN %(choice)s = 'return' THEN 'returned'
+        WHEN %(choice)s = 'cheque' AND t.has_address THEN 'cheque'
+        WHEN %(choice)s = 'error_account' THEN 'error_account'
+        ELSE '' END,
+    account_kind = CASE
+        WHEN t.source IN ('', 'given') THEN p.account_kind
+        WHEN t.source IN ('specific', 'nemkonto') THEN t.account_kind
+        WHEN %(choice)s = 'error_account' THEN 'danish'
+        ELSE '' END,
+    reg = CASE
+        WHEN t.source IN ('', 'given') THEN p.reg
+        WHEN t.source IN ('specific', 'nemkonto') THEN t.reg
+        WHEN %(choice)s = 'error_account' THEN %(error_reg)s
+        ELSE '' END,
+    number = CASE
+        WHEN t.source IN ('', 'given') THEN p.number
+        WHEN t.source IN ('specific', 'nemkonto') THEN t.number
+        WHEN %(choice)s = 'error_account' THEN %(error_number)s
+        ELSE '' END,
+    iban = CASE
+        WHEN t.source IN ('', 'given') THEN p.iban
+        WHEN t.source IN ('specific', 'nemkonto') THEN t.iban ELSE '' END,
+    bic = CASE
+        WHEN t.source IN ('', 'given') THEN p.bic
+        WHEN t.source IN ('specific', 'nemkonto') THEN t.bic ELSE '' END,
+    processed_at = %(now)s
+FROM target t
+WHERE p.id = t.id AND p.status = %(expected)s
+"""  # noqa: S608 - table names from model metadata
+
+
+def _agreement_params(agreement: ConnectionAgreement) -> dict[str, Any]:
+    return {
+        "choice": agreement.failure_choice,
+        "error_reg": agreement.error_account_reg,
+        "error_number": agreement.error_account_number,
+    }
+
+
+def batch_process(batch_id: str) -> bool:
+    """Validate and attach every received payment of the batch (code 1, 0 or 7), then mark the
+    batch completed. Returns False when there was nothing to do (already processed)."""
+    now = timezone.now()
+    with transaction.atomic():
+        batch = (
+            Batch.objects.select_for_update(of=("self",))
+            .select_related("agreement")
+            .filter(pk=batch_id, status__in=[Batch.Status.RECEIVED, Batch.Status.PROCESSING])
+            .first()
+        )
+        if batch is None:
+            return False
+        Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.PROCESSING, touched_at=now)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _ATTACH_SQL.format(where="p.batch_id = %(batch)s AND p.status = 'received'"),
+                {
+                    "batch": batch.pk,
+                    "expected": "received",
+                    "now": now,
+                    **_agreement_params(batch.agreement),
+                },
+            )
+        Batch.objects.filter(pk=batch.pk).update(
+            status=Batch.Status.COMPLETED, processed_at=now, touched_at=now
+        )
+        batches_advance([str(batch.pk)])
+    return True
+
+
+def batches_advance(batch_ids: list[str]) -> None:
+    """Move batches on as their payments move: forwarded when none is pending any longer,
+    closed when every payment has its final answer. Set-wise and idempotent."""
+    if not batch_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH state AS (
+                SELECT b.id,
+                       EXISTS (SELECT 1 FROM {PAYMENT} p WHERE p.batch_id = b.id
+                               AND (p.status IN {_PENDING_SQL} OR {_FAILED_TO_FORWARD_SQL}))
+                           AS pending,
+                       EXISTS (SELECT 1 FROM {PAYMENT} p WHERE p.batch_id = b.id
+                               AND p.status = 'forwarded') AS at_bank
+                FROM {BATCH} b
+                WHERE b.id = ANY(%(ids)s::uuid[]) AND b.status IN ('completed', 'forwarded')
+            )
+            UPDATE {BATCH} b SET
+                status = CASE WHEN s.pending THEN b.status
+                              WHEN s.at_bank THEN 'forwarded' ELSE 'closed' END,
+                forwarded_at = CASE WHEN NOT s.pending THEN coalesce(b.forwarded_at, %(now)s)
+                                    ELSE b.forwarded_at END,
+                closed_at = CASE WHEN NOT s.pending AND NOT s.at_bank THEN %(now)s END,
+                touched_at = %(now)s
+            FROM state s
+            WHERE b.id = s.id AND NOT s.pending
+              AND b.status <> CASE WHEN s.at_bank THEN 'forwarded' ELSE 'closed' END
+            """,  # noqa: S608 - table names from model metadata
+            {"ids": batch_ids, "now": timezone.now()},
+        )
+
+
+# --- The cut-off cycle --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    cut_off_day: datetime.date
+    value_date: datetime.date
+    file_ids: list[int]
+    payments: int
+    reattached: int
+
+
+def _message_id(at: datetime.datetime) -> str:
+    return "NK" + at.astimezone(datetime.UTC).strftime("%Y%m%d%H%M%S")
+
+
+def cycle_run(*, at: datetime.datetime) -> CycleResult:
+    """The forwarding cycle of the cut-off at ``at``: re-attach payments whose account changed
+    since, then claim every payment due by the cycle's value date into one bank file per (bank,
+    bank agreement, value date). Files are written afterwards (``bank_file_write``)."""
+    cut_off_day, value_date = cycle_dates(at)
+    now = timezone.now()
+    due = f"p.value_date <= %(value_date)s AND (p.status = 'completed' OR {_FAILED_TO_FORWARD_SQL})"
+    with transaction.atomic(), connection.cursor() as cursor:
+        reattached = _reattach_due(cursor, value_date, now)
+        cursor.execute(
+            f"""
+            INSERT INTO {BANK_FILE} (bank_id, bank_agreement_id, authority_id, value_date,
+                                     cycle_at, message_id, status, transaction_count,
+                                     control_sum_ore, path, sha256, created_at)
+            SELECT ba.bank_id, ba.id, ba.authority_id, %(value_date)s, %(at)s,
+                   %(message_prefix)s || '-' || ba.id, 'claimed', 0, 0, '', '', %(now)s
+            FROM {BANK_AGREEMENT} ba
+            WHERE ba.id IN (SELECT DISTINCT p.bank_agreement_id FROM {PAYMENT} p WHERE {due})
+            ON CONFLICT DO NOTHING
+            """,  # noqa: S608 - table names from model metadata
+            {
+                "value_date": value_date,
+                "at": at,
+                "now": now,
+                "message_prefix": _message_id(at),
+            },
+        )
+        cursor.execute(
+            f"""
+            UPDATE {PAYMENT} p SET
+                status = CASE WHEN p.status = 'completed' THEN 'forwarded' ELSE p.status END,
+                bank_file_id = f.id,
+                value_date = %(value_date)s,
+                forwarded_at = %(now)s
+            FROM {BANK_FILE} f
+            WHERE f.cycle_at = %(at)s AND f.value_date = %(value_date)s AND f.status = 'claimed'
+              AND f.bank_agreement_id = p.bank_agreement_id AND {due}
+            """,  # noqa: S608 - table names from model metadata
+            {"value_date": value_date, "at": at, "now": now},
+        )
+        claimed = cursor.rowcount
+        # The totals come from the payments actually claimed (a stop may win a race).
+        cursor.execute(
+            f"""
+            UPDATE {BANK_FILE} f SET transaction_count = t.n, control_sum_ore = t.total
+            FROM (SELECT p.bank_file_id, count(*) AS n, sum(p.amount_ore) AS total
+                  FROM {PAYMENT} p JOIN {BANK_FILE} f2 ON f2.id = p.bank_file_id
+                  WHERE f2.cycle_at = %(at)s AND f2.status = 'claimed'
+                  GROUP BY p.bank_file_id) t
+            WHERE f.id = t.bank_file_id
+            """,  # noqa: S608 - table names from model metadata
+            {"at": at},
+        )
+        cursor.execute(
+            f"DELETE FROM {BANK_FILE} WHERE cycle_at = %s AND status = 'claimed' "  # noqa: S608
+            "AND transaction_count = 0",
+            [at],
+        )
+        cursor.execute(
+            f"SELECT id FROM {BANK_FILE} WHERE cycle_at = %s AND status = 'claimed' ORDER BY id",  # noqa: S608
+            [at],
+        )
+        file_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT DISTINCT batch_id::text FROM {PAYMENT} WHERE bank_file_id = ANY(%s)",  # noqa: S608
+            [file_ids],
+        )
+        batches_advance([row[0] for row in cursor.fetchall()])
+    return CycleResult(cut_off_day, value_date, file_ids, claimed, reattached)
+
+
+# Due payments whose attached version is no longer the one they would find now.
+_REATTACH_WHERE = f"""
+    p.status = 'completed' AND p.account_source IN ('specific', 'nemkonto') AND r.id IS NOT NULL
+    AND p.value_date <= %(value_date)s
+    AND p.batch_id IN (SELECT id FROM {BATCH} WHERE agreement_id = %(agreement)s)
+    AND (p.nemkonto_id IS DISTINCT FROM CASE WHEN sa.id IS NULL THEN nk.id END
+         OR p.specific_account_id IS DISTINCT FROM sa.id)
+"""  # noqa: S608 - table name from model metadata
+
+
+def _reattach_due(cursor: Any, value_date: datetime.date, now: datetime.datetime) -> int:
+    """Attach again, per connection agreement, the payments due whose account is no longer the
+    one a payment would find now (the NemKonto active at the moment of forwarding)."""
+    total = 0
+    agreements = ConnectionAgreement.objects.filter(
+        batches__status=Batch.Status.COMPLETED
+    ).distinct()
+    for agreement in agreements:
+        cursor.execute(
+            _ATTACH_SQL.format(where=_REATTACH_WHERE),
+            {
+                "expected": "completed",
+                "now": now,
+                "value_date": value_date,
+                "agreement": agreement.pk,
+                **_agreement_params(agreement),
+            },
+        )
+        total += cursor.rowcount
+    return total
+
+
+# --- Bank files ---------------------------------------------------------------------------------
+
+
+class _HashingWriter:
+    """A binary file that hashes and counts what is written to it."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return int(self._file.write(data))
+
+
+_FILE_ROWS_SQL = f"""
+SELECT p.id, p.amount_ore, p.failure_handling = 'cheque', coalesce(r.name, ''), p.text,
+       p.reg, p.number, p.iban, p.bic,
+       coalesce(r.address, ''), coalesce(r.postcode, ''), coalesce(r.city, '')
+FROM {PAYMENT} p LEFT JOIN {RECIPIENT} r ON r.id = p.recipient_id
+WHERE p.bank_file_id = %s AND (p.failure_handling = 'cheque') = %s
+"""  # noqa: S608 - table names from model metadata
+
+
+def _file_transactions(file_id: int) -> Iterator[Any]:
+    from payments.iso20022.pain001_writer import Pain001Transaction
+
+    # Credit transfers first, then cheques: one payment-information block each.
+    for cheques in (False, True):
+        cursor = connection.chunked_cursor()
+        try:
+            cursor.execute(_FILE_ROWS_SQL, [file_id, cheques])
+            while rows := cursor.fetchmany(5000):
+                for pid, amount, cheque, name, text, reg, number, iban, bic, adr, pc, city in rows:
+                    yield Pain001Transaction(
+                        end_to_end_id=end_to_end_id(pid),
+                        amount_ore=amount,
+                        method="CHK" if cheque else "TRF",
+                        creditor_name=name,
+                        text=text,
+                        reg="" if cheque else reg,
+                        number="" if cheque else number,
+                        iban="" if cheque else iban,
+                        bic="" if cheque else bic,
+                        address=adr if cheque else "",
+                        postcode=pc if cheque else "",
+                        city=city if cheque else "",
+                    )
+        finally:
+            cursor.close()
+
+
+def bank_dir(bank: Bank) -> Path:
+    return Path(settings.NEMKONTO_BANK_DIR) / bank.reg
+
+
+def outbox(bank: Bank) -> Path:
+    return bank_dir(bank) / "outbox"
+
+
+def inbox(bank: Bank) -> Path:
+    return bank_dir(bank) / "inbox"
+
+
+def bank_file_write(file_id: int) -> bool:
+    """Write the claimed file as pain.001 into the bank's outbox (the file-drop adapter),
+    validated against the XSD before it is put where the bank reads. Returns False when the
+    file was written before."""
+    from payments.iso20022.pain001_writer import Pain001Header, Party, danish_iban, write_pain001
+    from payments.iso20022.schemas import pain001_schema, validate_file
+
+    file = (
+        BankFile.objects.select_related("bank", "bank_agreement", "authority")
+        .filter(pk=file_id, status=BankFile.Status.CLAIMED)
+        .first()
+    )
+    if file is None:
+        return False
+    debit = DisbursementAccount.objects.filter(agreement=file.bank_agreement).order_by("pk").first()
+    if debit is None:
+        raise RuntimeError(f"bank agreement {file.bank_agreement} has no disbursement account")
+    header = Pain001Header(
+        message_id=file.message_id,
+        created_at=timezone.now(),
+        initiating_party=Party(name=file.authority.name, cvr=file.authority.cvr),
+        debtor_account_iban=danish_iban(debit.reg, debit.number),
+        debtor_agent_bic=file.bank.bic,
+        bank_agreement_number=file.bank_agreement.number,
+        value_date=file.value_date,
+        number_of_transactions=file.transaction_count,
+        control_sum_ore=file.control_sum_ore,
+    )
+    folder = outbox(file.bank)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{file.message_id}.xml"
+    partial = folder / f".{file.message_id}.xml.part"
+    with transaction.atomic():
+        with partial.open("wb") as raw:
+            out = _HashingWriter(raw)
+            write_pain001(out, header, _file_transactions(file.pk))  # type: ignore[arg-type]
+        validate_file(partial, pain001_schema())
+        updated = BankFile.objects.filter(pk=file.pk, status=BankFile.Status.CLAIMED).update(
+            status=BankFile.Status.WRITTEN,
+            path=str(final),
+            size=out.size,
+            sha256=out.digest.hexdigest(),
+            written_at=timezone.now(),
+        )
+        if updated:
+            os.replace(partial, final)
+        else:
+            partial.unlink(missing_ok=True)
+    return bool(updated)
+
+
+# --- Bank answers -------------------------------------------------------------------------------
+
+_ANSWER_TABLE = "bank_answer_stage"
+
+
+def _stage_answers(cursor: Any, rows: Iterable[tuple[object, ...]], columns: str) -> int:
+    cursor.execute(f"DROP TABLE IF EXISTS {_ANSWER_TABLE}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {_ANSWER_TABLE} (payment_id bigint, status varchar(4), "
+        "reason varchar(40), amount_ore bigint, booked date) ON COMMIT DROP"
+    )
+    count = 0
+    with cursor.cursor.copy(f"COPY {_ANSWER_TABLE} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    cursor.execute(f"ANALYZE {_ANSWER_TABLE}")
+    return count
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    message_id: str
+    kind: str
+    applied: bool
+    accepted: int = 0
+    rejected: int = 0
+    unmatched: int = 0
+
+
+def _bank_message(
+    *, bank: Bank, kind: str, message_id: str, original: str, sha256: str
+) -> BankMessage | None:
+    """Record the message once; None when it was applied before (the same answer twice)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {BankMessage._meta.db_table}
+                (bank_id, kind, message_id, original_message_id, received_at, accepted, rejected,
+                 unmatched, sha256)
+            VALUES (%s, %s, %s, %s, %s, 0, 0, 0, %s)
+            ON CONFLICT DO NOTHING RETURNING id
+            """,  # noqa: S608 - table name from model metadata
+            [bank.pk, kind, message_id, original, timezone.now(), sha256],
+        )
+        row = cursor.fetchone()
+    return BankMessage.objects.get(pk=row[0]) if row else None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
+    """Apply a bank's pain.002 set-wise: code 8 for accepted, 9 with the ISO reason for
+    rejected transactions of this bank's files. The same message id twice changes nothing."""
+    from payments.iso20022.pain002 import read_pain002
+
+    document = read_pain002(path)
+    with transaction.atomic():
+        message = _bank_message(
+            bank=bank,
+            kind=BankMessage.Kind.PAIN002,
+            message_id=document.message_id,
+            original=document.original_message_id,
+            sha256=_file_sha256(path),
+        )
+        if message is None:
+            return AnswerResult(document.message_id, BankMessage.Kind.PAIN002, applied=False)
+        with connection.cursor() as cursor:
+            total = _stage_answers(
+                cursor,
+                (
+                    (payment_id_from(tx.end_to_end_id), tx.status, tx.reason or "")
+                    for tx in document.transactions
+                ),
+                "payment_id, status, reason",
+            )
+            cursor.execute(
+                f"""
+                UPDATE {PAYMENT} p SET
+                    status = CASE WHEN a.status = 'RJCT' THEN 'bank_error'
+                                  ELSE 'bank_received' END,
+                    return_code = CASE WHEN a.status = 'RJCT' THEN 9 ELSE 8 END,
+                    return_reason = CASE WHEN a.status = 'RJCT' THEN a.reason ELSE '' END,
+                    answered_at = %(now)s
+                FROM {_ANSWER_TABLE} a, {BANK_FILE} f
+                WHERE p.id = a.payment_id AND p.status = 'forwarded'
+                  AND f.id = p.bank_file_id AND f.bank_id = %(bank)s
+                RETURNING p.status
+                """,  # noqa: S608 - table names from model metadata
+                {"now": timezone.now(), "bank": bank.pk},
+            )
+            statuses = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                f"""
+                SELECT DISTINCT p.batch_id::text FROM {PAYMENT} p
+                JOIN {_ANSWER_TABLE} a ON a.payment_id = p.id
+                """  # noqa: S608 - table names from model metadata
+            )
+            batch_ids = [row[0] for row in cursor.fetchall()]
+        accepted = statuses.count("bank_received")
+        rejected = len(statuses) - accepted
+        BankMessage.objects.filter(pk=message.pk).update(
+            accepted=accepted, rejected=rejected, unmatched=total - len(statuses)
+        )
+        BankFile.objects.filter(bank=bank, message_id=document.original_message_id).exclude(
+            status=BankFile.Status.ANSWERED
+        ).update(status=BankFile.Status.ANSWERED, answered_at=timezone.now())
+        BankMessage.objects.filter(pk=message.pk).update(
+            bank_file=BankFile.objects.filter(
+                bank=bank, message_id=document.original_message_id
+            ).first()
+        )
+        batches_advance(batch_ids)
+    return AnswerResult(
+        document.message_id,
+        BankMessage.Kind.PAIN002,
+        applied=True,
+        accepted=accepted,
+        rejected=rejected,
+        unmatched=total - len(statuses),
+    )
+
+
+def camt054_apply(*, bank: Bank, path: Path) -> AnswerResult:
+    """Record the booking dates of a bank's camt.054 on the payments it names."""
+    from payments.iso20022.camt054 import read_camt054
+
+    document = read_camt054(path)
+    with transaction.atomic():
+        message = _bank_message(
+            bank=bank,
+            kind=BankMessage.Kind.CAMT054,
+            message_id=document.message_id,
+            original="",
+            sha256=_file_sha256(path),
+        )
+        if message is None:
+            return AnswerResult(document.message_id, BankMessage.Kind.CAMT054, applied=False)
+        with connection.cursor() as cursor:
+            total = _stage_answers(
+                cursor,
+                (
+                    (payment_id_from(entry.end_to_end_id), entry.amount_ore, entry.booking_date)
+                    for entry in document.entries
+                ),
+                "payment_id, amount_ore, booked",
+            )
+            cursor.execute(
+                f"""
+                UPDATE {PAYMENT} p SET booked_at = a.booked
+                FROM {_ANSWER_TABLE} a, {BANK_FILE} f
+                WHERE p.id = a.payment_id AND f.id = p.bank_file_id AND f.bank_id = %s
+                  AND p.booked_at IS NULL
+                """,  # noqa: S608 - table names from model metadata
+                [bank.pk],
+            )
+            booked = cursor.rowcount
+        BankMessage.objects.filter(pk=message.pk).update(accepted=booked, unmatched=total - booked)
+    return AnswerResult(
+        document.message_id,
+        BankMessage.Kind.CAMT054,
+        applied=True,
+        accepted=booked,
+        unmatched=total - booked,
+    )
+
+
+def bank_answers_collect() -> list[AnswerResult]:
+    """Apply every answer file waiting in the banks' inboxes, then archive it."""
+    results = []
+    for bank in Bank.objects.order_by("reg"):
+        folder = inbox(bank)
+        if not folder.is_dir():
+            continue
+        done = bank_dir(bank) / "processed"
+        done.mkdir(parents=True, exist_ok=True)
+        for path in sorted(folder.glob("*.xml")):
+            results.append(bank_answer_apply(bank=bank, path=path))
+            os.replace(path, done / path.name)
+    return results
+
+
+def bank_answer_apply(*, bank: Bank, path: Path) -> AnswerResult:
+    """Apply one answer file, pain.002 or camt.054 (told apart by its namespace)."""
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if b"camt.054" in head:
+        return camt054_apply(bank=bank, path=path)
+    return pain002_apply(bank=bank, path=path)
+
+
+# --- The sweeper ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stuck:
+    batch_ids: list[str]
+    file_ids: list[int]
+
+
+def stuck_work(now: datetime.datetime | None = None) -> Stuck:
+    """Batches and bank files that stopped moving (their worker died): to be resumed."""
+    before = (now or timezone.now()) - settings.NEMKONTO_SWEEP_AFTER
+    batch_ids = [
+        str(pk)
+        for pk in Batch.objects.filter(
+            status__in=[Batch.Status.RECEIVED, Batch.Status.PROCESSING], touched_at__lt=before
+        ).values_list("pk", flat=True)
+    ]
+    file_ids = list(
+        BankFile.objects.filter(status=BankFile.Status.CLAIMED, created_at__lt=before)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return Stuck(batch_ids, file_ids)
