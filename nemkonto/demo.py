@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.demo import DemoAuthority, DemoEmployee, DemoUnit, demo_organisation_load
 from accounts.models import Authority, User
 from payments.demo import DemoPaymentSetup, demo_payments_load
+from payments.demo_batch import demo_batch_submit
 from payments.readiness import MANUAL_ITEMS
 from registry.demo import demo_registry_load
 
@@ -182,4 +183,9 @@ def demo_data_load() -> dict[str, Any]:
             limited_benefit="BOLIG",
         )
         logins += registry.pop("logins")
-    return {"logins": logins, "authorities": authorities, "registry": registry}
+        batch = demo_batch_submit(
+            client_id=PAYMENT_SETUPS["nemby"].api_clients["kmd-ydelse"][0],
+            bank_agreement_number=PAYMENT_SETUPS["nemby"].bank_agreement_number,
+            los_unit="KONTANT",
+        )
+    return {"logins": logins, "authorities": authorities, "registry": registry, "batch": batch}

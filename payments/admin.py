@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from nemkonto.admin_support import ReadOnlyAdmin, ServiceAdmin, admin_actor, adopt_saved, run_each
 from nemkonto.errors import ApplicationError
-from payments import services
+from payments import admin_pipeline, services  # noqa: F401 - admin_pipeline registers its admin
 from payments.models import (
     BankAgreement,
     BankClosure,

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from payments import api, intake_api
+from payments import api, bank_api, intake_api
 
 urlpatterns = [
     path("batches", intake_api.BatchSubmitApi.as_view(), name="batch-submit"),
+    path("bank/files", bank_api.BankFilesApi.as_view(), name="bank-files"),
+    path("bank/files/<int:file_id>", bank_api.BankFileApi.as_view(), name="bank-file"),
     path("connection", api.ConnectionApi.as_view(), name="payments-connection"),
     path(
         "authorities/<slug:code>/benefits",

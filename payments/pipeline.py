@@ -569,10 +569,12 @@ def bank_file_write(file_id: int) -> bool:
         number_of_transactions=file.transaction_count,
         control_sum_ore=file.control_sum_ore,
     )
-    folder = outbox(file.bank)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{file.message_id}.xml"
-    partial = folder / f".{file.message_id}.xml.part"
+    # The file is kept in the bank's archive (what the bank API serves); the file-drop
+    # adapter's outbox gets a hard link, which the bank's side may move away.
+    archive = bank_dir(file.bank) / "files"
+    archive.mkdir(parents=True, exist_ok=True)
+    final = archive / f"{file.message_id}.xml"
+    partial = archive / f".{file.message_id}.xml.part"
     with transaction.atomic():
         with partial.open("wb") as raw:
             out = _HashingWriter(raw)
@@ -585,11 +587,15 @@ def bank_file_write(file_id: int) -> bool:
             sha256=out.digest.hexdigest(),
             written_at=timezone.now(),
         )
-        if updated:
-            os.replace(partial, final)
-        else:
+        if not updated:
             partial.unlink(missing_ok=True)
-    return bool(updated)
+            return False
+        os.replace(partial, final)
+        drop = outbox(file.bank)
+        drop.mkdir(parents=True, exist_ok=True)
+        (drop / final.name).unlink(missing_ok=True)
+        os.link(final, drop / final.name)
+    return True
 
 
 # --- Bank answers -------------------------------------------------------------------------------

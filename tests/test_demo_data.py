@@ -62,3 +62,21 @@ def test_demo_caseworker_can_log_in_on_the_portal(client) -> None:
     )
     assert response.status_code == 302
     assert client.get("/api/v1/admin/units").status_code == 403  # not a local administrator
+
+
+def test_the_demo_batch_is_received_once_and_processes_to_every_outcome() -> None:
+    from payments import pipeline
+    from payments.models import Batch, Payment
+
+    demo = _demo_json()
+    batch_id = demo["batch"]["batch_id"]
+    assert _demo_json()["batch"]["batch_id"] == batch_id
+    assert Batch.objects.count() == 1
+    assert demo["batch"]["received"] == Payment.objects.filter(batch_id=batch_id).count() > 40
+
+    pipeline.batch_process(batch_id)
+
+    codes = set(Payment.objects.filter(batch_id=batch_id).values_list("return_code", flat=True))
+    assert {0, 1, 2, 7} <= codes
+    sources = set(Payment.objects.values_list("account_source", flat=True))
+    assert {"nemkonto", "specific"} <= sources

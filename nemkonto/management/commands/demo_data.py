@@ -68,3 +68,9 @@ class Command(BaseCommand):
             f"  {bank['client_id']:<18} {bank['client_secret']:<30} scope {scopes}"
             f" (bank {bank['bank_reg']})"
         )
+        batch = demo["batch"]
+        write(
+            f"Payment batch {batch['batch_id']}: {batch['received']} payments for value date "
+            f"{batch['expected_value_date']} ({batch['links']['self']}); the worker processes "
+            "it, `manage.py run_cycle` forwards it and `manage.py simulate_bank --once` answers."
+        )

@@ -1,0 +1,136 @@
+"""The Django admin of the pipeline, for operators: batches, payments, bank files and the banks'
+answers. Read-only (the pipeline writes these tables); the actions run the same stages the
+workers run, for when an operator will not wait for the sweeper."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from nemkonto.admin_support import ReadOnlyAdmin
+from payments import pipeline
+from payments.models import BankFile, BankMessage, Batch, Payment
+from registry.admin import CprSearchMixin
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "authority",
+        "payment_system",
+        "los_unit",
+        "status",
+        "received_count",
+        "expected_value_date",
+        "received_at",
+    )
+    list_filter = ("status", "source_format", "authority", "payment_system")
+    list_select_related = ("authority", "payment_system", "los_unit")
+    search_fields = ("=id", "=idempotency_key")
+    date_hierarchy = "received_at"
+    readonly_fields = ("payment_counts",)
+    actions = ("process_now",)
+
+    @admin.display(description=_("payments per status and return code"))
+    def payment_counts(self, batch: Batch) -> str:
+        rows = (
+            Payment.objects.filter(batch=batch)
+            .values("status", "return_code")
+            .annotate(n=Count("id"))
+            .order_by("status", "return_code")
+        )
+        return ", ".join(
+            f"{row['status']} ({row['return_code'] if row['return_code'] is not None else '-'})"
+            f": {row['n']}"
+            for row in rows
+        )
+
+    @admin.action(description=_("Validate and attach now"))
+    def process_now(self, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
+        done = sum(pipeline.batch_process(str(batch.pk)) for batch in queryset)
+        self.message_user(
+            request,
+            gettext("%(done)d of %(total)d batches processed.")
+            % {"done": done, "total": queryset.count()},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Payment)
+class PaymentAdmin(CprSearchMixin, ReadOnlyAdmin):
+    list_display = (
+        "reference",
+        "batch",
+        "recipient_type",
+        "recipient_shown",
+        "amount_display",
+        "status",
+        "return_code",
+        "account_source",
+        "value_date",
+    )
+    list_filter = ("status", "return_code", "account_source", "failure_handling", "value_date")
+    search_fields = ("=reference", "=batch__id")
+    show_full_result_count = False
+    raw_id_fields = ("batch", "recipient", "nemkonto", "specific_account", "bank_file")
+
+    @admin.display(description=_("recipient"))
+    def recipient_shown(self, payment: Payment) -> str:
+        """A CPR number is shown as the birth date only; the search by CPR is logged."""
+        if payment.recipient_type == "CPR" and payment.recipient_number:
+            return f"{payment.recipient_number[:6]}-****"
+        return payment.recipient_number or payment.recipient_raw
+
+    @admin.display(description=_("amount (DKK)"))
+    def amount_display(self, payment: Payment) -> str:
+        return payment.amount_display
+
+
+@admin.register(BankFile)
+class BankFileAdmin(ReadOnlyAdmin):
+    list_display = (
+        "message_id",
+        "bank",
+        "bank_agreement",
+        "value_date",
+        "status",
+        "transaction_count",
+        "control_sum_ore",
+        "created_at",
+    )
+    list_filter = ("status", "bank", "value_date")
+    list_select_related = ("bank", "bank_agreement")
+    search_fields = ("=message_id",)
+    actions = ("write_now",)
+
+    @admin.action(description=_("Write the file now"))
+    def write_now(self, request: HttpRequest, queryset: QuerySet[BankFile]) -> None:
+        written = sum(pipeline.bank_file_write(file.pk) for file in queryset)
+        self.message_user(
+            request,
+            gettext("%(done)d files written.") % {"done": written},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(BankMessage)
+class BankMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "message_id",
+        "kind",
+        "bank",
+        "original_message_id",
+        "accepted",
+        "rejected",
+        "unmatched",
+        "received_at",
+    )
+    list_filter = ("kind", "bank")
+    search_fields = ("=message_id", "=original_message_id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("bank")
