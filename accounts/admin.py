@@ -427,5 +427,7 @@ class BankAdmin(ServiceAdmin):
 @admin.register(ApiClient)
 class ApiClientAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "kind", "authority", "payment_system", "bank", "is_active")
+    # The callback secret signs webhooks; it is shown once to the client, never here.
+    exclude = ("callback_secret",)
     list_filter = ("kind", "is_active")
     list_select_related = ("application", "authority", "payment_system", "bank")

@@ -365,6 +365,10 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     secret_rotated_at = models.DateTimeField(_("secret rotated at"), null=True, blank=True)
+    # Where batch status changes are POSTed (API.md, Callbacks), and the HMAC key that signs
+    # them. The key must be kept in plaintext to sign with; the client is shown it once.
+    callback_url = models.URLField(_("callback URL"), max_length=500, blank=True)
+    callback_secret = models.CharField(_("callback secret"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("API client")

@@ -7,6 +7,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("accounts.api_urls")),
     path("", include("payments.api_urls")),
+    path("", include("payments.callback_urls")),
     path("", include("registry.api_urls")),
     path("", include("registry.bulk_urls")),
 ]

@@ -11,14 +11,22 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from payments import pipeline
+from payments import callback_tasks, pipeline
 from payments.calendar import scheduled_cycle_moment
+
+
+def _notify() -> None:
+    """Tell the payment systems about the batches whose status just changed."""
+    callback_tasks.callbacks_dispatch.delay()
 
 
 @shared_task
 def batch_process(batch_id: str) -> bool:
     """Validate and attach a received batch."""
-    return pipeline.batch_process(batch_id)
+    processed = pipeline.batch_process(batch_id)
+    if processed:
+        _notify()
+    return processed
 
 
 @shared_task
@@ -28,6 +36,8 @@ def cycle_run(at: str | None = None) -> list[int]:
     result = pipeline.cycle_run(at=moment)
     for file_id in result.file_ids:
         bank_file_write.delay(file_id)
+    if result.file_ids:
+        _notify()
     return result.file_ids
 
 
@@ -49,7 +59,10 @@ def bank_file_write(file_id: int) -> bool:
 @shared_task
 def bank_answers_collect() -> int:
     """Apply the answer files waiting in the banks' inboxes."""
-    return len(pipeline.bank_answers_collect())
+    applied = len(pipeline.bank_answers_collect())
+    if applied:
+        _notify()
+    return applied
 
 
 @shared_task

@@ -67,16 +67,18 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 6
 class Stack:
     """A web server and a Celery worker, each in its own process, sharing the test database."""
 
-    def __init__(self, env: dict[str, str], tmp_path: Path) -> None:
+    def __init__(self, env: dict[str, str], tmp_path: Path, *, beat: bool = False) -> None:
         self.env = env
         self.tmp_path = tmp_path
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.with_beat = beat
         self.web: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.beat: subprocess.Popen[bytes] | None = None
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.tmp_path / f"{name}.log").open("wb")
+        log = (self.tmp_path / f"{name}.log").open("ab")
         return subprocess.Popen(command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=log)
 
     def start(self) -> None:
@@ -94,6 +96,19 @@ class Stack:
                 *("--bind", f"127.0.0.1:{self.port}", "--workers", "1"),
             ],
         )
+        self.start_worker()
+        if self.with_beat:
+            self.beat = self._spawn(
+                "beat",
+                [
+                    *(sys.executable, "-m", "celery", "-A", "nemkonto", "beat"),
+                    *("--schedule", str(self.tmp_path / "beat-schedule"), "--loglevel", "INFO"),
+                ],
+            )
+        wait_for_http(f"{self.base_url}/healthz", self.web)
+
+    def start_worker(self) -> None:
+        """Start (or, after it was killed, restart) the worker."""
         self.worker = self._spawn(
             "worker",
             [
@@ -101,10 +116,9 @@ class Stack:
                 *("--pool", "solo", "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
             ],
         )
-        wait_for_http(f"{self.base_url}/healthz", self.web)
 
     def stop(self) -> None:
-        for process in (self.web, self.worker):
+        for process in (self.web, self.worker, self.beat):
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:
@@ -124,10 +138,10 @@ def stack_factory(transactional_db: None, tmp_path: Path) -> Iterator[object]:
     """Start web + worker processes with extra environment; they are stopped after the test."""
     with ExitStack() as cleanup:
 
-        def start(extra_env: dict[str, str]) -> Stack:
+        def start(extra_env: dict[str, str], *, beat: bool = False) -> Stack:
             env = {**os.environ, "DATABASE_URL": database_url(), "DATABASE_POOL": "false"}
             env.update(extra_env)
-            stack = Stack(env, tmp_path)
+            stack = Stack(env, tmp_path, beat=beat)
             cleanup.callback(stack.stop)
             stack.start()
             return stack

@@ -184,9 +184,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "payments.tasks.bank_answers_collect",
         "schedule": timedelta(seconds=env.int("NEMKONTO_ANSWERS_EVERY_SECONDS", default=15)),
     },
+    "payments-callbacks": {
+        "task": "payments.callback_tasks.callbacks_dispatch",
+        "schedule": timedelta(seconds=15),
+    },
     "payments-sweep": {
         "task": "payments.tasks.pipeline_sweep",
-        "schedule": timedelta(minutes=1),
+        "schedule": timedelta(seconds=env.int("NEMKONTO_SWEEP_EVERY_SECONDS", default=60)),
     },
 }
 

@@ -49,3 +49,7 @@ if not CELERY_BROKER_URL:
     }
     for folder in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
+
+# Callback URLs (payments.callbacks) may be plain http and point at this machine (a receiver on
+# localhost during development); production keeps the base default: https to public hosts only.
+NEMKONTO_CALLBACK_ALLOW_HTTP = True

@@ -16,6 +16,7 @@ from payments.models.agreements import (
     error_account_normalise,
     validation_error_from,
 )
+from payments.models.callbacks import CallbackDelivery
 from payments.models.pipeline import (
     FINAL_STATUSES,
     STOPPABLE_STATUSES,
@@ -44,6 +45,7 @@ __all__ = [
     "Batch",
     "BatchFormat",
     "Benefit",
+    "CallbackDelivery",
     "ConnectionAgreement",
     "DisbursementAccount",
     "FailureHandling",
