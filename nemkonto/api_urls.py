@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("payments.callback_urls")),
+    path("", include("payments.batch_api_urls")),
     path("", include("registry.api_urls")),
     path("", include("registry.bulk_urls")),
 ]

@@ -676,7 +676,7 @@ def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
                 cursor,
                 (
                     (payment_id_from(tx.end_to_end_id), tx.status, tx.reason or "")
-                    for tx in document.transactions
+                    for tx in document.statuses
                 ),
                 "payment_id, status, reason",
             )

@@ -272,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AgreementStatusEnum": "payments.models.ConnectionAgreement.Status",
         "BankBulkJobStatusEnum": "registry.models.bulk.BankBulkJob.Status",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
+        "PaymentAccountKindEnum": "payments.models.AccountSource",
+        "BatchStatusEnum": "payments.models.Batch.Status",
+        "BankFileStatusEnum": "payments.models.BankFile.Status",
     },
 }
 

@@ -45,7 +45,7 @@ def _worse(first: str | None, second: str) -> str:
     return ALREADY_FORWARDED if ALREADY_FORWARDED in (first, second) else second
 
 
-def _check_count(values: Iterable[object] | None, field: str) -> list[object]:
+def _check_count[T](values: Iterable[T] | None, field: str) -> list[T]:
     items = list(values or [])
     if not items:
         raise ValidationFailed(
@@ -86,7 +86,7 @@ def payments_stop_for_client(
         wanted = list(dict.fromkeys(str(ref) for ref in _check_count(references, "references")))
     label = client.application.name[:200]
     now = timezone.now()
-    params: dict[str, object] = {"batch": batch.pk, "now": now, "label": label, "refs": wanted}
+    params = {"batch": batch.pk, "now": now, "label": label, "refs": wanted}
     only_named = "" if stop_all else "AND reference = ANY(%(refs)s)"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -102,13 +102,14 @@ def payments_stop_for_client(
         stopped = {row[0] for row in cursor.fetchall()}
     results: dict[str, str] = {}
     refusals: dict[str, str] = {}
-    rest = Payment.objects.filter(batch=batch).exclude(reference__in=stopped)
+    rest = Payment.objects.filter(batch=batch)
     if not stop_all:
         rest = rest.filter(reference__in=[ref for ref in wanted if ref not in stopped])
     for reference, status, bank_file_id in rest.values_list(
         "reference", "status", "bank_file_id"
     ).iterator(chunk_size=5000):
-        refusals[reference] = _worse(refusals.get(reference), _refusal(status, bank_file_id))
+        if reference not in stopped:
+            refusals[reference] = _worse(refusals.get(reference), _refusal(status, bank_file_id))
     if stop_all:
         results = dict.fromkeys(stopped, STOPPED) | refusals
     else:
@@ -140,7 +141,7 @@ def payments_stop(*, actor: User, payment_ids: list[int]) -> dict[int, str]:
     Raises PermissionDenied (no stop profile on any unit: nothing changes) and ValidationFailed
     (no ids, or more than 10,000).
     """
-    ids = list(dict.fromkeys(int(str(pk)) for pk in _check_count(payment_ids, "payment_ids")))
+    ids = list(dict.fromkeys(int(pk) for pk in _check_count(payment_ids, "payment_ids")))
     units = units_for(user=actor, function=Function.STOP_PENDING_PAYMENTS)
     if not units.exists():
         raise PermissionDenied(
