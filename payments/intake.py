@@ -14,7 +14,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import ijson
 from django.conf import settings
@@ -300,7 +300,7 @@ def read_pain001(body: SpooledBody, params: Any) -> tuple[Envelope, Iterator[dic
 
     def payments() -> Iterator[dict[str, Any]]:
         try:
-            yield from pain001_to_api_payments(iter_pain001(body.rewind()))
+            yield from pain001_to_api_payments(iter_pain001(cast(BinaryIO, body.rewind())))
         except InvalidXml as error:
             raise MalformedBody(
                 _("The pain.001 document is not valid: %(error)s") % {"error": error},

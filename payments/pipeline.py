@@ -297,8 +297,10 @@ def batch_process(batch_id: str) -> bool:
     batch completed. Returns False when there was nothing to do (already processed)."""
     now = timezone.now()
     with transaction.atomic():
+        # skip_locked: a second delivery of the task (or the sweeper's) leaves a batch alone
+        # while another worker is on it.
         batch = (
-            Batch.objects.select_for_update(of=("self",))
+            Batch.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("agreement")
             .filter(pk=batch_id, status__in=[Batch.Status.RECEIVED, Batch.Status.PROCESSING])
             .first()

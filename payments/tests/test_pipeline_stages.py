@@ -225,3 +225,21 @@ def test_the_database_refuses_an_illegal_status_change(world, client):
     ):
         Payment.objects.filter(reference="P1").update(status="completed")
     assert Payment.objects.get(reference="P1").status == "forwarded"
+
+
+def test_the_trigger_check_is_cheap_and_can_still_be_ignored_on_purpose(world, client):
+    """The project's ``_pgtrigger_should_ignore`` (nemkonto.trigger_ignore) runs no
+    subtransaction per row, and ``pgtrigger.ignore`` still switches a trigger off."""
+    import pgtrigger
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = '_pgtrigger_should_ignore'")
+        (source,) = cursor.fetchone()
+    assert "EXCEPTION" not in source.upper()
+    batch = submit(world, client, [payment("P1")])
+    pipeline.batch_process(str(batch.pk))
+    pipeline.cycle_run(at=FRIDAY_CYCLE)
+
+    with pgtrigger.ignore("payments.Payment:payment_legal_transitions"):
+        Payment.objects.filter(reference="P1").update(status="completed")
+    assert Payment.objects.get(reference="P1").status == "completed"

@@ -44,24 +44,25 @@ class Command(BaseCommand):
         result = pipeline.cycle_run(at=at)
         for file_id in result.file_ids:
             pipeline.bank_file_write(file_id)
-        files = BankFile.objects.filter(pk__in=result.file_ids).select_related("bank")
-        summary = {
+        files = list(BankFile.objects.filter(pk__in=result.file_ids).select_related("bank"))
+        described = [
+            {
+                "message_id": f.message_id,
+                "bank": f.bank.reg,
+                "transactions": f.transaction_count,
+                "control_sum": f"{f.control_sum_ore // 100}.{f.control_sum_ore % 100:02d}",
+                "path": f.path,
+            }
+            for f in files
+        ]
+        summary: dict[str, Any] = {
             "at": at.isoformat(),
             "cut_off_day": result.cut_off_day.isoformat(),
             "value_date": result.value_date.isoformat(),
             "batches_processed": processed,
             "payments_forwarded": result.payments,
             "payments_reattached": result.reattached,
-            "files": [
-                {
-                    "message_id": f.message_id,
-                    "bank": f.bank.reg,
-                    "transactions": f.transaction_count,
-                    "control_sum": f"{f.control_sum_ore // 100}.{f.control_sum_ore % 100:02d}",
-                    "path": f.path,
-                }
-                for f in files
-            ],
+            "files": described,
         }
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             f"Cycle of the cut-off {summary['cut_off_day']} 06:00, value date "
             f"{summary['value_date']}: {result.payments} payments in {len(files)} files"
         )
-        for entry in summary["files"]:
+        for entry in described:
             self.stdout.write(
                 f"  {entry['message_id']} bank {entry['bank']}: {entry['transactions']} "
                 f"payments, {entry['control_sum']} DKK -> {entry['path']}"
