@@ -170,3 +170,35 @@ def test_a_hostile_answer_file_is_refused_and_changes_nothing(world, client, ban
     assert response["Content-Type"] == "application/problem+json"
     assert not BankMessage.objects.exists()
     assert set(Payment.objects.values_list("status", flat=True)) == {"forwarded", "failed"}
+
+
+def test_statements_per_batch_do_not_grow_with_its_size(world, client, bank_dir, settings):
+    """Issue 6, acceptance 3: intake, processing, the cycle, the file and the bank's answer take
+    the same number of SQL statements for 100 and for 10,000 payments."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from payments.models import ConnectionAgreement
+
+    counts = []
+    rounds = [
+        (1, FRIDAY_CYCLE),  # warms the caches (content types, calendar) before counting
+        (100, FRIDAY_CYCLE + datetime.timedelta(days=3)),
+        (10_000, FRIDAY_CYCLE + datetime.timedelta(days=4)),
+    ]
+    for size, cycle_at in rounds:
+        # Each round forwards only its own batch.
+        Payment.objects.filter(status="completed").update(status="stopped")
+        with CaptureQueriesContext(connection) as queries:
+            batch = submit(
+                world, client, [payment(f"S{size}-{i}", CPR_WITH_NEMKONTO) for i in range(size)]
+            )
+            pipeline.batch_process(str(batch.pk))
+            cycle = pipeline.cycle_run(at=cycle_at)
+            pipeline.bank_file_write(cycle.file_ids[0])
+            call_command("simulate_bank", "--once")
+            pipeline.bank_answers_collect()
+        assert batch.payments.filter(status="bank_received").count() == size
+        counts.append(len(queries))
+    assert ConnectionAgreement.objects.count() == 1
+    assert counts[1] == counts[2], counts

@@ -260,3 +260,70 @@ def test_envelope_after_the_payments_is_read_too(world, client, token):
     )
     assert response.status_code == 202, response.content
     assert Payment.objects.get().reference == "LATE"
+
+
+def test_a_pain001_batch_is_received_like_json(world, client, token):
+    from payments.tests.iso20022.builders import IncomingPayment, build_incoming_pain001
+
+    body = build_incoming_pain001(
+        [
+            IncomingPayment("X1", "100.00", recipient_id=CPR_WITH_NEMKONTO, benefit="BOERNECHECK"),
+            IncomingPayment(
+                "X2",
+                "25.50",
+                recipient_id=CPR_WITH_NEMKONTO,
+                benefit="BOERNECHECK",
+                account={"reg": "3000", "number": "0001234567"},
+            ),
+            IncomingPayment(
+                "X3", "5.00", recipient_id=CPR_WITH_NEMKONTO, benefit="BOERNECHECK", currency="EUR"
+            ),
+        ]
+    )
+    response = client.post(
+        f"{BATCHES}?authority=kbh&los_unit=YDELSE&bank_agreement=BA-1001",
+        body,
+        content_type="application/xml",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code == 202, response.content
+    rows = {p.reference: p for p in Payment.objects.all()}
+    assert (rows["X1"].status, rows["X1"].amount_ore, rows["X1"].account_source) == (
+        "received",
+        10000,
+        "",
+    )
+    assert (rows["X2"].account_source, rows["X2"].number) == ("given", "0001234567")
+    assert (rows["X3"].status, rows["X3"].return_field) == ("rejected", "amount")
+
+
+def test_an_xml_bomb_is_refused_and_stores_nothing(world, client, token):
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">&lol2;</Document>'
+    )
+    response = client.post(
+        f"{BATCHES}?authority=kbh&los_unit=YDELSE&bank_agreement=BA-1001",
+        bomb,
+        content_type="application/xml",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [] or response.json()["detail"]
+    assert "DOCTYPE" in response.json()["detail"]
+    assert nothing_stored()
+
+
+def test_an_inactive_agreement_is_403_and_stores_nothing(world, client, token):
+    from payments.models import ConnectionAgreement
+
+    ConnectionAgreement.objects.filter(pk=world.agreement.pk).update(status="suspended")
+
+    response = post_json(client, token, world.envelope(payments=[payment("R1")]))
+
+    assert response.status_code == 403
+    assert response.json()["errors"] == []
+    assert "suspended" in response.json()["detail"]
+    assert nothing_stored()
