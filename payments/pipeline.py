@@ -151,17 +151,21 @@ def staged_insert(target: IntakeTarget) -> dict[str, int]:
                 SELECT s.*,
                        CASE WHEN s.return_field <> '' THEN s.return_field
                             WHEN s.nth > 1 THEN 'reference'
-                            WHEN EXISTS (
-                                SELECT 1 FROM {PAYMENT} prior
-                                WHERE prior.payment_system_id = %(system)s
-                                  AND prior.reference = s.reference
-                                  AND NOT (prior.return_field = 'reference'))
-                            THEN 'reference'
+                            WHEN used.yes THEN 'reference'
                             ELSE '' END AS error_field,
                        CASE WHEN s.return_field <> '' THEN s.return_reason
                             WHEN s.nth > 1 THEN 'duplicate'
                             ELSE 'already_used' END AS error_reason
                 FROM staged s
+                -- One probe of payment_reference_per_system per row. (An EXISTS here was run
+                -- as a hashed subplan reading every payment the system ever sent.)
+                LEFT JOIN LATERAL (
+                    SELECT true AS yes FROM {PAYMENT} prior
+                    WHERE prior.payment_system_id = %(system)s
+                      AND prior.reference = s.reference
+                      AND NOT (prior.return_field = 'reference')
+                    LIMIT 1
+                ) used ON true
             ), inserted AS (
                 INSERT INTO {PAYMENT} (
                     batch_id, line, authority_id, los_unit_id, payment_system_id,
@@ -682,33 +686,31 @@ def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
                 ),
                 "payment_id, status, reason",
             )
+            # Counted in SQL: a million answers must not become a million Python objects.
             cursor.execute(
                 f"""
-                UPDATE {PAYMENT} p SET
-                    status = CASE WHEN a.status = 'RJCT' THEN 'bank_error'
-                                  ELSE 'bank_received' END,
-                    return_code = CASE WHEN a.status = 'RJCT' THEN 9 ELSE 8 END,
-                    return_reason = CASE WHEN a.status = 'RJCT' THEN a.reason ELSE '' END,
-                    answered_at = %(now)s
-                FROM {_ANSWER_TABLE} a, {BANK_FILE} f
-                WHERE p.id = a.payment_id AND p.status = 'forwarded'
-                  AND f.id = p.bank_file_id AND f.bank_id = %(bank)s
-                RETURNING p.status
+                WITH updated AS (
+                    UPDATE {PAYMENT} p SET
+                        status = CASE WHEN a.status = 'RJCT' THEN 'bank_error'
+                                      ELSE 'bank_received' END,
+                        return_code = CASE WHEN a.status = 'RJCT' THEN 9 ELSE 8 END,
+                        return_reason = CASE WHEN a.status = 'RJCT' THEN a.reason ELSE '' END,
+                        answered_at = %(now)s
+                    FROM {_ANSWER_TABLE} a, {BANK_FILE} f
+                    WHERE p.id = a.payment_id AND p.status = 'forwarded'
+                      AND f.id = p.bank_file_id AND f.bank_id = %(bank)s
+                    RETURNING p.status, p.batch_id
+                )
+                SELECT count(*) FILTER (WHERE status = 'bank_received'), count(*),
+                       coalesce(array_agg(DISTINCT batch_id::text), '{{}}')
+                FROM updated
                 """,  # noqa: S608 - table names from model metadata
                 {"now": timezone.now(), "bank": bank.pk},
             )
-            statuses = [row[0] for row in cursor.fetchall()]
-            cursor.execute(
-                f"""
-                SELECT DISTINCT p.batch_id::text FROM {PAYMENT} p
-                JOIN {_ANSWER_TABLE} a ON a.payment_id = p.id
-                """  # noqa: S608 - table names from model metadata
-            )
-            batch_ids = [row[0] for row in cursor.fetchall()]
-        accepted = statuses.count("bank_received")
-        rejected = len(statuses) - accepted
+            accepted, updated, batch_ids = cursor.fetchone()
+        rejected = updated - accepted
         BankMessage.objects.filter(pk=message.pk).update(
-            accepted=accepted, rejected=rejected, unmatched=total - len(statuses)
+            accepted=accepted, rejected=rejected, unmatched=total - updated
         )
         BankFile.objects.filter(bank=bank, message_id=document.original_message_id).exclude(
             status=BankFile.Status.ANSWERED
@@ -725,7 +727,7 @@ def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
         applied=True,
         accepted=accepted,
         rejected=rejected,
-        unmatched=total - len(statuses),
+        unmatched=total - updated,
     )
 
 
@@ -782,17 +784,21 @@ def bank_answers_collect() -> list[AnswerResult]:
             continue
         done = bank_dir(bank) / "processed"
         done.mkdir(parents=True, exist_ok=True)
-        for path in sorted(folder.glob("*.xml")):
+        # Statuses first: payment systems wait for the pain.002, not for the bookings.
+        for path in sorted(folder.glob("*.xml"), key=lambda p: ("camt.054" in _head(p), p.name)):
             results.append(bank_answer_apply(bank=bank, path=path))
             os.replace(path, done / path.name)
     return results
 
 
+def _head(path: Path) -> str:
+    with path.open("rb") as file:
+        return file.read(4096).decode("ascii", errors="replace")
+
+
 def bank_answer_apply(*, bank: Bank, path: Path) -> AnswerResult:
     """Apply one answer file, pain.002 or camt.054 (told apart by its namespace)."""
-    with path.open("rb") as file:
-        head = file.read(4096)
-    if b"camt.054" in head:
+    if "camt.054" in _head(path):
         return camt054_apply(bank=bank, path=path)
     return pain002_apply(bank=bank, path=path)
 

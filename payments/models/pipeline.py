@@ -252,13 +252,16 @@ class Payment(models.Model):
     line = models.PositiveIntegerField(_("position in the batch"))
     # The envelope, copied from the batch onto every payment so that scoping, search and file
     # grouping need no join. The batch holds the foreign-key constraints; repeating them here
-    # would cost four index probes per payment on intake (ARCHITECTURE.md section 4).
+    # would cost four index probes per payment on intake (ARCHITECTURE.md section 4). Nor do
+    # they get indexes of their own: the indexes below serve the reads, and every index costs a
+    # write in each stage's UPDATE.
     authority = models.ForeignKey(
         "accounts.Authority",
         verbose_name=_("authority"),
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,
     )
     los_unit = models.ForeignKey(
         "accounts.LosUnit",
@@ -266,6 +269,7 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,
     )
     payment_system = models.ForeignKey(
         "payments.PaymentSystem",
@@ -273,6 +277,7 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,
     )
     bank_agreement = models.ForeignKey(
         "payments.BankAgreement",
@@ -280,6 +285,7 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,
     )
     reference = models.CharField(_("payer's reference"), max_length=35)
     recipient_type = models.CharField(
