@@ -23,6 +23,7 @@ from accounts.models import Bank
 from nemkonto.api_support import cursor_pagination, paginated, problems
 from nemkonto.errors import NotFound, ValidationFailed
 from payments import pipeline
+from payments.bank_adapters import bank_dir
 from payments.intake import MalformedBody, spool_body
 from payments.intake_api import StreamParser
 from payments.models import BankFile
@@ -137,7 +138,7 @@ class BankFilesApi(APIView):
             content_length=int(length) if length.isdigit() else None,
             gzipped=False,
         )
-        folder = pipeline.bank_dir(bank) / "uploaded"
+        folder = bank_dir(bank) / "uploaded"
         folder.mkdir(parents=True, exist_ok=True)
         with (
             body.file,

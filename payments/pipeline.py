@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Authority, Bank
+from payments.bank_adapters import bank_adapter, bank_dir
 from payments.calendar import cycle_dates
 from payments.intake_rows import STAGE_COLUMNS
 from payments.models import (
@@ -535,18 +536,6 @@ def _file_transactions(file_id: int) -> Iterator[Any]:
             cursor.close()
 
 
-def bank_dir(bank: Bank) -> Path:
-    return Path(settings.NEMKONTO_BANK_DIR) / bank.reg
-
-
-def outbox(bank: Bank) -> Path:
-    return bank_dir(bank) / "outbox"
-
-
-def inbox(bank: Bank) -> Path:
-    return bank_dir(bank) / "inbox"
-
-
 def bank_file_write(file_id: int) -> bool:
     """Write the claimed file as pain.001 into the bank's outbox (the file-drop adapter),
     validated against the XSD before it is put where the bank reads. Returns False when the
@@ -575,8 +564,8 @@ def bank_file_write(file_id: int) -> bool:
         number_of_transactions=file.transaction_count,
         control_sum_ore=file.control_sum_ore,
     )
-    # The file is kept in the bank's archive (what the bank API serves); the file-drop
-    # adapter's outbox gets a hard link, which the bank's side may move away.
+    # The file is kept in the bank's archive (what the bank API serves) and handed to the
+    # bank adapter once written and validated.
     archive = bank_dir(file.bank) / "files"
     archive.mkdir(parents=True, exist_ok=True)
     final = archive / f"{file.message_id}.xml"
@@ -597,10 +586,7 @@ def bank_file_write(file_id: int) -> bool:
             partial.unlink(missing_ok=True)
             return False
         os.replace(partial, final)
-        drop = outbox(file.bank)
-        drop.mkdir(parents=True, exist_ok=True)
-        (drop / final.name).unlink(missing_ok=True)
-        os.link(final, drop / final.name)
+        bank_adapter().deliver(file.bank, final)
     return True
 
 
@@ -776,29 +762,21 @@ def camt054_apply(*, bank: Bank, path: Path) -> AnswerResult:
 
 
 def bank_answers_collect() -> list[AnswerResult]:
-    """Apply every answer file waiting in the banks' inboxes, then archive it."""
+    """Apply every answer file the bank adapter has waiting, then tell it so."""
+    adapter = bank_adapter()
     results = []
     for bank in Bank.objects.order_by("reg"):
-        folder = inbox(bank)
-        if not folder.is_dir():
-            continue
-        done = bank_dir(bank) / "processed"
-        done.mkdir(parents=True, exist_ok=True)
-        # Statuses first: payment systems wait for the pain.002, not for the bookings.
-        for path in sorted(folder.glob("*.xml"), key=lambda p: ("camt.054" in _head(p), p.name)):
+        for path in adapter.answers(bank):
             results.append(bank_answer_apply(bank=bank, path=path))
-            os.replace(path, done / path.name)
+            adapter.applied(bank, path)
     return results
-
-
-def _head(path: Path) -> str:
-    with path.open("rb") as file:
-        return file.read(4096).decode("ascii", errors="replace")
 
 
 def bank_answer_apply(*, bank: Bank, path: Path) -> AnswerResult:
     """Apply one answer file, pain.002 or camt.054 (told apart by its namespace)."""
-    if "camt.054" in _head(path):
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if b"camt.054" in head:
         return camt054_apply(bank=bank, path=path)
     return pain002_apply(bank=bank, path=path)
 

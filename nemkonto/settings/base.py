@@ -240,6 +240,10 @@ NEMKONTO_BATCH_MAX_BYTES = env.int("NEMKONTO_BATCH_MAX_BYTES", default=512 * 102
 # The file-drop bank adapter: per bank (reg.nr.) an outbox of pain.001 files and an inbox of
 # answers (pain.002, camt.054).
 NEMKONTO_BANK_DIR = Path(env("NEMKONTO_BANK_DIR", default=str(VAR_DIR / "banks")))
+# How files reach the banks (payments.bank_adapters): a class with deliver/answers/applied.
+NEMKONTO_BANK_ADAPTER = env(
+    "NEMKONTO_BANK_ADAPTER", default="payments.bank_adapters.FileDropAdapter"
+)
 # A batch or bank file that has not moved for this long is resumed by the sweeper.
 NEMKONTO_SWEEP_AFTER = timedelta(seconds=env.int("NEMKONTO_SWEEP_AFTER_SECONDS", default=120))
 

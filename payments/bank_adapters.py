@@ -1,0 +1,70 @@
+"""How bank files reach the banks and their answers come back: one interface, chosen by
+``NEMKONTO_BANK_ADAPTER`` (ARCHITECTURE.md section 4, Forward).
+
+The pipeline writes every file into the bank's archive (``NEMKONTO_BANK_DIR/<reg>/files``, what
+the banks' API serves) and then hands it to the adapter; it asks the adapter for the answers
+waiting and tells it when one has been applied. The file-drop adapter is the one in use: an
+outbox and an inbox folder per bank (``NEMKONTO_BANK_DIR/<reg>/outbox`` and ``inbox``), which a
+bank's transfer job, or the simulated bank (``manage.py simulate_bank``), works on. Another
+transport (SFTP, a bank's web service) is another class with the same three methods.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from accounts.models import Bank
+
+
+def bank_dir(bank: Bank) -> Path:
+    """The bank's folder under ``NEMKONTO_BANK_DIR``."""
+    return Path(settings.NEMKONTO_BANK_DIR) / bank.reg
+
+
+class BankAdapter(Protocol):
+    def deliver(self, bank: Bank, path: Path) -> None:
+        """Hand a written, validated pain.001 file to the bank."""
+
+    def answers(self, bank: Bank) -> Iterator[Path]:
+        """The bank's answer files (pain.002, camt.054) waiting to be applied."""
+
+    def applied(self, bank: Bank, path: Path) -> None:
+        """The answer has been applied (it must not be offered again)."""
+
+
+def _head(path: Path) -> str:
+    with path.open("rb") as file:
+        return file.read(4096).decode("ascii", errors="replace")
+
+
+class FileDropAdapter:
+    """Folders per bank: ``outbox`` (our files), ``inbox`` (answers), ``processed`` (applied)."""
+
+    def deliver(self, bank: Bank, path: Path) -> None:
+        # A hard link: the archive keeps the file whatever the bank's side does with its copy.
+        outbox = bank_dir(bank) / "outbox"
+        outbox.mkdir(parents=True, exist_ok=True)
+        (outbox / path.name).unlink(missing_ok=True)
+        os.link(path, outbox / path.name)
+
+    def answers(self, bank: Bank) -> Iterator[Path]:
+        inbox = bank_dir(bank) / "inbox"
+        if not inbox.is_dir():
+            return iter(())
+        # Statuses first: payment systems wait for the pain.002, not for the bookings.
+        return iter(sorted(inbox.glob("*.xml"), key=lambda p: ("camt.054" in _head(p), p.name)))
+
+    def applied(self, bank: Bank, path: Path) -> None:
+        processed = bank_dir(bank) / "processed"
+        processed.mkdir(parents=True, exist_ok=True)
+        os.replace(path, processed / path.name)
+
+
+def bank_adapter() -> BankAdapter:
+    """The configured adapter."""
+    adapter: BankAdapter = import_string(settings.NEMKONTO_BANK_ADAPTER)()
+    return adapter
