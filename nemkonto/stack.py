@@ -1,9 +1,10 @@
 """``make run``: the whole system on one machine, started and stopped together.
 
 Prepares the database (the embedded PostgreSQL unless DATABASE_URL is set), migrates, loads the demo
-data, then runs the web server (gunicorn), a Celery worker and Celery beat as child processes and
-prints where to go. Ctrl-C (or SIGTERM) stops the children and then the embedded database, if this
-launcher started it. If any child dies, everything is stopped and the exit code says so.
+data, then runs the web server (gunicorn), a Celery worker, Celery beat and the simulated bank as
+child processes and prints where to go. Ctrl-C (or SIGTERM) stops the children and then the
+embedded database, if this launcher started it. If any child dies, everything is stopped and the
+exit code says so.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def _children() -> dict[str, list[str]]:
             *celery, "beat", "--loglevel", "INFO",
             "--schedule", str(embedded_db.BASE_DIR / "var" / "celerybeat-schedule"),
         ],
+        # The demo's counterpart: answers every bank file the cycle writes (its own process).
+        "bank": [PYTHON, "manage.py", "simulate_bank", "--every", "5"],
     }  # fmt: skip
 
 
@@ -113,6 +116,8 @@ def main() -> int:
             f"  Portal:        http://{HOST}:{PORT}/\n"
             f"  Admin:         http://{HOST}:{PORT}/admin/\n"
             f"  Health:        http://{HOST}:{PORT}/healthz\n"
+            "The simulated bank answers the bank files in var/banks; run a cut-off cycle now with\n"
+            "  .venv/bin/python manage.py run_cycle\n"
             "Press Ctrl-C to stop everything.",
             flush=True,
         )
@@ -124,7 +129,7 @@ def main() -> int:
             time.sleep(0.5)
         return 0
     finally:
-        print("Stopping web server, worker and beat ...", flush=True)
+        print("Stopping web server, worker, beat and the simulated bank ...", flush=True)
         _stop(processes)
         if started_db:
             print("Stopping the embedded PostgreSQL ...", flush=True)

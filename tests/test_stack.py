@@ -114,7 +114,7 @@ def test_embedded_launcher_runs_everything_and_stops_it_all(launcher_env, tmp_pa
             # Loading the demo data again (second run) duplicates nothing.
             assert _operator_count(pgdata) == 1
             children = _children_of(launcher.process.pid)
-            assert len(children) == 3  # web, worker, beat
+            assert len(children) == 4  # web, worker, beat, simulated bank
         finally:
             returncode = launcher.interrupt()
         assert returncode == 0, launcher.output()
