@@ -46,6 +46,8 @@ if not CELERY_BROKER_URL:
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
+        # Kombu's default looks once a second: a batch would wait up to a second for the worker.
+        "polling_interval": 0.1,
     }
     for folder in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
