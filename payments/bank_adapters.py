@@ -36,9 +36,10 @@ class BankAdapter(Protocol):
         """The answer has been applied (it must not be offered again)."""
 
 
-def _head(path: Path) -> str:
+def is_camt054(path: Path) -> bool:
+    """Whether an answer file is a camt.054 (else a pain.002), by the namespace in its head."""
     with path.open("rb") as file:
-        return file.read(4096).decode("ascii", errors="replace")
+        return b"camt.054" in file.read(4096)
 
 
 class FileDropAdapter:
@@ -56,7 +57,7 @@ class FileDropAdapter:
         if not inbox.is_dir():
             return iter(())
         # Statuses first: payment systems wait for the pain.002, not for the bookings.
-        return iter(sorted(inbox.glob("*.xml"), key=lambda p: ("camt.054" in _head(p), p.name)))
+        return iter(sorted(inbox.glob("*.xml"), key=lambda p: (is_camt054(p), p.name)))
 
     def applied(self, bank: Bank, path: Path) -> None:
         processed = bank_dir(bank) / "processed"

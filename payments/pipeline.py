@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Authority, Bank
-from payments.bank_adapters import bank_adapter, bank_dir
+from payments.bank_adapters import bank_adapter, bank_dir, is_camt054
 from payments.calendar import cycle_dates
 from payments.intake_rows import STAGE_COLUMNS
 from payments.models import (
@@ -695,16 +695,15 @@ def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
             )
             accepted, updated, batch_ids = cursor.fetchone()
         rejected = updated - accepted
-        BankMessage.objects.filter(pk=message.pk).update(
-            accepted=accepted, rejected=rejected, unmatched=total - updated
+        answered = BankFile.objects.filter(bank=bank, message_id=document.original_message_id)
+        answered.exclude(status=BankFile.Status.ANSWERED).update(
+            status=BankFile.Status.ANSWERED, answered_at=timezone.now()
         )
-        BankFile.objects.filter(bank=bank, message_id=document.original_message_id).exclude(
-            status=BankFile.Status.ANSWERED
-        ).update(status=BankFile.Status.ANSWERED, answered_at=timezone.now())
         BankMessage.objects.filter(pk=message.pk).update(
-            bank_file=BankFile.objects.filter(
-                bank=bank, message_id=document.original_message_id
-            ).first()
+            accepted=accepted,
+            rejected=rejected,
+            unmatched=total - updated,
+            bank_file=answered.values("pk")[:1],
         )
         batches_advance(batch_ids)
     return AnswerResult(
@@ -774,9 +773,7 @@ def bank_answers_collect() -> list[AnswerResult]:
 
 def bank_answer_apply(*, bank: Bank, path: Path) -> AnswerResult:
     """Apply one answer file, pain.002 or camt.054 (told apart by its namespace)."""
-    with path.open("rb") as file:
-        head = file.read(4096)
-    if b"camt.054" in head:
+    if is_camt054(path):
         return camt054_apply(bank=bank, path=path)
     return pain002_apply(bank=bank, path=path)
 
