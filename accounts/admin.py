@@ -24,6 +24,7 @@ from accounts.models import (
     AuditEvent,
     Authority,
     Bank,
+    DataChange,
     Grant,
     LosUnit,
     RoleProfile,
@@ -398,6 +399,17 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("actor_label", "action", "target_id")
     list_select_related = ("authority",)
     date_hierarchy = "at"
+
+
+@admin.register(DataChange)
+class DataChangeAdmin(ReadOnlyAdmin):
+    """Every statement that changed a tracked table, with who and what was behind it."""
+
+    list_display = ("at", "table_name", "operation", "actor_label", "channel", "source")
+    list_filter = ("table_name", "operation", "channel")
+    search_fields = ("actor_label", "source", "source_id")
+    date_hierarchy = "at"
+    show_full_result_count = False
 
 
 @admin.register(Bank)

@@ -302,6 +302,40 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
 
 
+class DataChange(models.Model):
+    """One SQL statement that changed a tracked table, written by a statement-level database
+    trigger (accounts/data_changes.py): who, through which channel, from which request or task.
+
+    It covers every writer, bulk statements of the pipeline included, at one row per statement
+    (the rows themselves keep their history: account versions, payments' own time columns,
+    pghistory events). Append-only, like the audit trail.
+    """
+
+    at = models.DateTimeField(_("time"), db_index=True)
+    table_name = models.CharField(_("table"), max_length=63)
+    operation = models.CharField(_("operation"), max_length=8)
+    transaction_id = models.BigIntegerField(_("transaction"))
+    actor_label = models.CharField(_("who"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=20)
+    source = models.CharField(_("request or task"), max_length=200)
+    source_id = models.CharField(_("request or task id"), max_length=64)
+    statement = models.TextField(_("statement"))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("data change")
+        verbose_name_plural = _("data changes")
+        indexes = [models.Index(fields=["table_name", "at"], name="data_change_table_time")]
+        triggers = [
+            pgtrigger.Protect(
+                name="data_change_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.operation} {self.table_name}"
+
+
 class Bank(models.Model):
     """A bank (*pengeinstitut*): an authority's bank, and a reporter of its customers' NemKonti."""
 

@@ -3,14 +3,16 @@
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from nemkonto.errors import ApplicationError
+from nemkonto.errors import ApplicationError, TooManyRequests
 from nemkonto.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 
@@ -50,11 +52,22 @@ def _response(status_code: int, title: str, detail: str, errors: list[dict[str, 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, answering problem details for every error."""
     if isinstance(exc, ApplicationError):
-        return _response(exc.status, exc.title, str(exc.message), exc.field_errors())
+        problem = _response(exc.status, exc.title, str(exc.message), exc.field_errors())
+        if isinstance(exc, TooManyRequests):
+            problem["Retry-After"] = str(exc.retry_after)
+        return problem
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        return _response(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            _title(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+            _("The request body is larger than %(size)d bytes.")
+            % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            [],
+        )
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response

@@ -11,12 +11,14 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from nemkonto.errors import ApplicationError
 
 
 class StrictInputSerializer(serializers.Serializer[Any]):
@@ -83,6 +85,38 @@ def problems(*codes: int) -> dict[Any, Any]:
     }
 
 
+_HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
+COMMON_PROBLEMS = {
+    "400": _("A malformed request: a NUL character in the address, an invalid cursor, ..."),
+    "404": _("No such address: a path parameter of the wrong form, or nothing found."),
+    "413": _("The body is larger than the limit; nothing was stored."),
+}
+
+
+def document_common_problems(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the answers any operation can give, whatever its
+    view declares: 400 for a malformed request (``nemkonto.middleware``, the cursor), 404 where
+    the path has parameters (an address no route matches), 413 where there is a body."""
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            wanted = ["400"]
+            if any(parameter.get("in") == "path" for parameter in operation.get("parameters", [])):
+                wanted.append("404")
+            if "requestBody" in operation:
+                wanted.append("413")
+            responses = operation.setdefault("responses", {})
+            for code in wanted:
+                responses.setdefault(
+                    code, {"description": str(COMMON_PROBLEMS[code]), "content": content}
+                )
+    return result
+
+
 def request_actor(request: Request) -> User:
     """The logged-in user of a session-authenticated request (its permission class checked it)."""
     return cast(User, request.user)
@@ -96,11 +130,26 @@ CURSOR_PARAMETERS = [
 ]
 
 
+class _CursorPagination(CursorPagination):
+    """DRF's cursor pagination, with a cursor it did not give out answered 400 naming
+    ``cursor`` (DRF answers 404, as if the list did not exist)."""
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ApplicationError(
+                _("The cursor is not one this list gave out; start again without it."),
+                field="cursor",
+                code="invalid_cursor",
+            ) from None
+
+
 def cursor_pagination(order: str) -> type[CursorPagination]:
     """A cursor pagination class ordered by ``order``: 50 a page, ``page_size`` up to 200."""
     return type(
         "CursorPagination",
-        (CursorPagination,),
+        (_CursorPagination,),
         {
             "ordering": order,
             "page_size": 50,

@@ -55,3 +55,16 @@ class NotFound(ApplicationError):
 class Conflict(ApplicationError):
     status = 409
     title = "Conflict"
+
+
+class TooManyRequests(ApplicationError):
+    """The caller used up an allowance; ``retry_after`` seconds until it may try again."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(
+        self, message: str | Promise, *, retry_after: int, code: str = "throttled"
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

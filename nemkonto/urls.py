@@ -30,3 +30,9 @@ urlpatterns += i18n_patterns(
     path("", include("portal.urls")),
     prefix_default_language=False,
 )
+
+# Under /api/ and /o/ these answer problem documents (nemkonto.error_views).
+handler400 = "nemkonto.error_views.bad_request"
+handler403 = "nemkonto.error_views.permission_denied"
+handler404 = "nemkonto.error_views.page_not_found"
+handler500 = "nemkonto.error_views.server_error"

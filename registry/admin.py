@@ -8,6 +8,7 @@ row to the look-up log (channel ``admin``), as does opening a person's page.
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from registry.identifiers import IdentifierError, IdKind, parse_cpr
 from registry.models import (
     ActivationLetter,
     BankBulkJob,
+    LookupAllowance,
     LookupLog,
     NemKonto,
     Notice,
@@ -30,6 +32,7 @@ from registry.models import (
     SpecificAccount,
 )
 from registry.services import letters_mark, nemkonto_review, notices_deliver
+from registry.services.allowance import lookup_allowances_reset
 from registry.services.lookups import cpr_hash, lookup_log_write
 
 ADMIN_SEARCH = "admin: search"
@@ -106,6 +109,10 @@ class NemKontoInline(admin.TabularInline):
     def masked(self, obj: NemKonto) -> str:
         return obj.masked_account
 
+    @admin.display(description=_("held because"))
+    def held_because(self, obj: NemKonto) -> str:
+        return ", ".join(obj.hold_reason_labels())
+
 
 @admin.register(Recipient)
 class RecipientAdmin(CprSearchMixin, ReadOnlyAdmin):
@@ -150,6 +157,7 @@ class NemKontoAdmin(CprSearchMixin, ReadOnlyAdmin):
         "created_at",
         "activated_at",
         "ended_at",
+        "held_because",
     ]
     list_filter = ["state", "channel", "account_kind"]
     list_select_related = ["recipient", "authority"]
@@ -161,6 +169,10 @@ class NemKontoAdmin(CprSearchMixin, ReadOnlyAdmin):
     @admin.display(description=_("account"))
     def masked(self, obj: NemKonto) -> str:
         return obj.masked_account
+
+    @admin.display(description=_("held because"))
+    def held_because(self, obj: NemKonto) -> str:
+        return ", ".join(obj.hold_reason_labels())
 
     def _review(self, request: HttpRequest, queryset: QuerySet[NemKonto], approve: bool) -> None:
         done = 0
@@ -292,6 +304,31 @@ class LookupLogAdmin(ReadOnlyAdmin):
             Recipient.objects.filter(id_type=IdKind.CPR, id_number=cpr).exists(),
         )
         return queryset.filter(id_hash=cpr_hash(cpr)), False
+
+
+@admin.register(LookupAllowance)
+class LookupAllowanceAdmin(ReadOnlyAdmin):
+    """The look-up limits: who is close to or over their allowance, and who probed for numbers."""
+
+    list_display = ["label", "tokens_now", "allowed", "misses", "refused", "updated_at"]
+    list_filter = ["allowed"]
+    search_fields = ["label"]
+    actions = ["reset"]
+
+    @admin.display(description=_("tokens now"))
+    def tokens_now(self, allowance: LookupAllowance) -> str:
+        return f"{allowance.balance():.1f} / {settings.NEMKONTO_LOOKUP_ALLOWANCE}"
+
+    @admin.action(description=_("Give the selected callers their full allowance back"))
+    def reset(self, request: HttpRequest, queryset: QuerySet[LookupAllowance]) -> None:
+        assert isinstance(request.user, User)
+        done = lookup_allowances_reset(
+            actor=request.user, keys=list(queryset.values_list("key", flat=True))
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d allowance reset.", "%(n)d allowances reset.", done) % {"n": done},
+        )
 
 
 @admin.register(Notice)

@@ -53,7 +53,15 @@ from accounts.audit import SYSTEM_LABEL, audit_record
 from accounts.models import ApiClient, AuditEvent, Bank, User
 from nemkonto.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.identifiers import DK, MASK
-from registry.models import AccountKind, BankBulkJob, BankBulkRow, NemKonto, Notice, Recipient
+from registry.models import (
+    AccountKind,
+    BankBulkJob,
+    BankBulkRow,
+    NemKonto,
+    Notice,
+    Recipient,
+    StoredAccount,
+)
 from registry.services.common import (
     Who,
     account_from_input,
@@ -61,7 +69,10 @@ from registry.services.common import (
     parse_recipient,
     who_bank,
 )
+from registry.services.nemkonto import apply_now
 from registry.services.notices import _body, notice_texts_author
+from registry.services.payments_hook import accounts_changed
+from registry.services.risk import RISK_SQL, risk_params
 from registry.wording import describe_author
 
 MAX_CHANGES = 100_000
@@ -322,8 +333,9 @@ def _stream_rows(job: BankBulkJob, changes: list[Any], bank: Bank) -> int:
             id_type, id_number, reg, number, errors = check_row(index, item, bank, regs)
             if errors:
                 rejected += 1
-                text = json.dumps(errors, ensure_ascii=False).translate(_COPY_ESCAPES)
-                text = text.replace("\x00", "")
+                # jsonb refuses NUL (even escaped): a field name of the sender's may carry one.
+                readable = [{k: v.replace("\x00", "\ufffd") for k, v in e.items()} for e in errors]
+                text = json.dumps(readable, ensure_ascii=False).translate(_COPY_ESCAPES)
                 batch.append(
                     f"{job_id}\t{index}\t{id_type}\t{id_number}\t\t\t{Outcome.REJECTED}\t{text}\n"
                 )
@@ -459,11 +471,12 @@ _LOCK_RECIPIENTS = f"""
 # ``applied``: the last valid row of its recipient (the last valid row wins); for it, the version
 # in force, the change waiting (if any), the recipient's login e-mail, and the id of the version
 # to write unless the account is unchanged. A change held for review is always a foreign account
-# and a bank reports only Danish ones, so _apply_now's "held with the same account" case cannot
+# and a bank reports only Danish ones, so apply_now's "held with the same account" case cannot
 # occur here.
 _CREATE_WORK = f"""
     CREATE TEMPORARY TABLE {_WORK} ON COMMIT DROP AS
-    SELECT x.*, CASE WHEN x.applied AND NOT x.unchanged THEN nextval(%(sequence)s) END AS new_id
+    SELECT x.*, CASE WHEN x.applied AND NOT x.unchanged THEN nextval(%(sequence)s) END AS new_id,
+           false AS risky
     FROM (
         SELECT s."index", s.reg, s.number, s.outcome, s.recipient_id, s.id_type, s.name,
                s.applied, CASE WHEN NOT s.applied THEN s.last_index END AS superseded_by,
@@ -498,6 +511,22 @@ _CREATE_WORK = f"""
               AND u.recipient_id <> '' AND u.is_active AND u.email <> ''
     ) x
 """  # noqa: S608 - table names from model metadata and constants
+# A change that looks risky (registry/services/risk.py) leaves the fast path: it is applied
+# afterwards by the single report's service, which holds it for review (rare by design).
+_MARK_RISKY = f"""
+    UPDATE {_WORK} w SET new_id = NULL, wt_id = NULL, risky = true
+    FROM ({
+    RISK_SQL.replace(
+        "{candidates}",
+        f"(SELECT new_id AS key, recipient_id, '{AccountKind.DANISH}' AS account_kind, reg,"
+        f" number, '' AS iban FROM {_WORK} WHERE new_id IS NOT NULL) c",
+    )
+}) r(key, reasons)
+    WHERE w.new_id = r.key AND cardinality(r.reasons) > 0
+"""  # noqa: S608 - table names from model metadata and constants
+_RISKY_ROWS = f"""
+    SELECT "index", recipient_id, reg, number FROM {_WORK} WHERE risky ORDER BY recipient_id
+"""  # noqa: S608 - table names from model metadata and constants
 # Not in the register: rejected, and "not in the register" goes first (a single report checks
 # the ID before the account).
 _REJECT_UNKNOWN = f"""
@@ -525,14 +554,15 @@ _END_VERSIONS = f"""
     ) e
     WHERE v.id = e.id
 """  # noqa: S608 - table names from model metadata and constants
-# services.nemkonto._apply_now + make_active: the new version, in force at once.
+# services.nemkonto.apply_now + make_active: the new version, in force at once.
 _INSERT_VERSIONS = f"""
     INSERT INTO {_NK} (id, recipient_id, state, channel, actor_id, actor_label, authority_id,
                        bank_id, created_at, activated_at, ended_at, end_reason, ended_by_id,
-                       ended_by_label, ended_channel, account_kind, reg, number, iban, bic)
+                       ended_by_label, ended_channel, account_kind, reg, number, iban, bic,
+                       hold_reasons)
     SELECT new_id, recipient_id, '{NemKonto.State.ACTIVE}', %(channel)s, NULL, %(label)s, NULL,
            %(bank)s, %(now)s, %(now)s, NULL, '', NULL, '', '', '{AccountKind.DANISH}', reg,
-           number, '', ''
+           number, '', '', '[]'::jsonb
     FROM {_WORK} WHERE new_id IS NOT NULL
     ORDER BY recipient_id
 """  # noqa: S608 - table names from model metadata and constants
@@ -596,7 +626,7 @@ _WRITE_RESULTS = f"""
         version_id = CASE WHEN w.applied THEN coalesce(w.new_id, w.cur_id) END,
         superseded_by = w.superseded_by
     FROM {_WORK} w
-    WHERE w.outcome = '{Outcome.RECEIVED}' AND w.recipient_id IS NOT NULL
+    WHERE w.outcome = '{Outcome.RECEIVED}' AND w.recipient_id IS NOT NULL AND NOT w.risky
       AND r.job_id = %(job)s AND r."index" = w."index"
 """  # noqa: S608 - table names from model metadata and constants
 _COUNT_OUTCOMES = f"""
@@ -718,6 +748,7 @@ def _apply(job: BankBulkJob) -> None:
         (sequence,) = cursor.fetchone()
         cursor.execute(_CREATE_WORK, {**params, "sequence": sequence})
         cursor.execute(f'ANALYZE {_WORK} ("index", recipient_id, outcome, new_id, cur_id, wt_id)')
+        cursor.execute(_MARK_RISKY, {**params, **risk_params(now, saved=False)})
         cursor.execute(_REJECT_UNKNOWN, params)
         cursor.execute(_END_VERSIONS, params)
         cursor.execute(_INSERT_VERSIONS, params)
@@ -725,6 +756,8 @@ def _apply(job: BankBulkJob) -> None:
         notice_ids = [row[0] for row in cursor.fetchall()]
         cursor.execute(_INSERT_AUDIT, params)
         cursor.execute(_WRITE_RESULTS, params)
+        cursor.execute(_RISKY_ROWS)
+        _apply_risky(job, who, cursor.fetchall())
         cursor.execute(_COUNT_OUTCOMES, params)
         counts = {outcome: int(count) for outcome, count in cursor.fetchall()}
         # Dropped now, not only at the commit: a caller's outer transaction may apply more.
@@ -760,6 +793,21 @@ def _apply(job: BankBulkJob) -> None:
         },
     )
     _queue_notices(notice_ids)
+    if job.changed:
+        accounts_changed(None)
+
+
+def _apply_risky(job: BankBulkJob, who: Who, rows: list[tuple[int, int, str, str]]) -> None:
+    """The risky changes, one by one through the single report's service (held for review)."""
+    for index, recipient_id, reg, number in rows:
+        change = apply_now(
+            Recipient.objects.get(pk=recipient_id),
+            StoredAccount(kind=AccountKind.DANISH, reg=reg, number=number),
+            who=who,
+        )
+        BankBulkRow.objects.filter(job=job, index=index).update(
+            outcome=Outcome.CHANGED, version_id=change.version.pk
+        )
 
 
 @transaction.atomic

@@ -21,6 +21,9 @@ GOOD_ENV = {
     "REDIS_URL": "redis://redis:6379/0",
 }
 CLEARED = (
+    # Set for the whole session by tests/browser (Playwright's event loop); Django's deploy
+    # check rightly refuses it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DJANGO_DEBUG",
     "DJANGO_SECURE_SSL_REDIRECT",
     "DJANGO_SESSION_COOKIE_SECURE",

@@ -2,6 +2,7 @@
 
 from registry.models.accounts import AccountKind, Channel, NemKonto, SpecificAccount, StoredAccount
 from registry.models.activation import ActivationLetter
+from registry.models.allowance import LookupAllowance
 from registry.models.lookups import LookupLog
 from registry.models.notices import Notice
 from registry.models.register import Recipient
@@ -10,6 +11,7 @@ __all__ = [
     "AccountKind",
     "ActivationLetter",
     "Channel",
+    "LookupAllowance",
     "LookupLog",
     "NemKonto",
     "Notice",

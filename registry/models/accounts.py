@@ -159,6 +159,14 @@ class NemKonto(AccountFields):
         ENDED = "ended", _("Ended")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class HoldReason(models.TextChoices):
+        """Why a change looks risky and waits for an operator (registry/services/risk.py)."""
+
+        FOREIGN_ACCOUNT = "foreign_account", _("Foreign account")
+        FREQUENT_CHANGES = "frequent_changes", _("Several changes in a short time")
+        SHARED_ACCOUNT = "shared_account", _("Account recently given by many recipients")
+        LARGE_PAYMENT_PENDING = "large_payment_pending", _("A large payment is on its way")
+
     class EndReason(models.TextChoices):
         REPLACED = "replaced", _("Replaced by a newer account")
         DELETED = "deleted", _("Deleted")
@@ -219,6 +227,8 @@ class NemKonto(AccountFields):
     ended_channel = models.CharField(
         _("ended through"), max_length=12, choices=Channel.choices, blank=True
     )
+    # HoldReason values: why the change was held for review.
+    hold_reasons = models.JSONField(_("held because"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("NemKonto version")
@@ -254,13 +264,25 @@ class NemKonto(AccountFields):
         indexes = [
             models.Index(fields=["recipient", "activated_at"], name="nemkonto_recipient_time"),
             models.Index(fields=["authority", "created_at"], name="nemkonto_authority_time"),
+            # Who else was recently given this account (the shared-account risk rule).
+            models.Index(
+                fields=["number", "reg", "iban", "created_at"],
+                condition=Q(state__in=["active", "pending", "held_for_review"]),
+                name="nemkonto_live_account",
+            ),
         ]
         triggers = _history_triggers(
-            "nemkonto", finished=["ended", "cancelled"], life_cycle=_LIFE_CYCLE_FIELDS
+            "nemkonto",
+            finished=["ended", "cancelled"],
+            # A caseworker's change gets its hold reasons when the recipient activates it.
+            life_cycle=[*_LIFE_CYCLE_FIELDS, "hold_reasons"],
         )
 
     def __str__(self) -> str:
         return f"{self.recipient_id}: {self.masked_account} ({self.get_state_display()})"
+
+    def hold_reason_labels(self) -> list[str]:
+        return [str(self.HoldReason(reason).label) for reason in self.hold_reasons]
 
 
 class SpecificAccount(AccountFields):

@@ -30,7 +30,7 @@ from accounts.models import User
 from accounts.selectors import units_for
 from nemkonto.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.letters import LetterContent, addressee, letter_pdf
-from registry.models import AccountKind, ActivationLetter, Channel, NemKonto, Notice, Recipient
+from registry.models import ActivationLetter, Channel, NemKonto, Notice, Recipient
 from registry.services.common import (
     Who,
     account_from_input,
@@ -51,6 +51,7 @@ from registry.services.nemkonto import (
     make_active,
 )
 from registry.services.notices import NoticeText, notice_texts_author, notices_queue
+from registry.services.risk import change_risks
 
 CODE_DIGITS = 8
 DEFAULT_DAYS = 14
@@ -302,9 +303,10 @@ def _activation_attempt(
     letter.save(update_fields=["used_at"])
     # The activation is the recipient's act, but the change stays the caseworker's: the version
     # keeps its author; who activated is in the audit record.
-    if version.account_kind == AccountKind.FOREIGN:
-        hold_for_review(recipient, version, who=who)
-        _audit(who, "nemkonto.activate", version, held_for_review=True)
+    reasons = change_risks(recipient, version.stored_account, now=now)
+    if reasons:
+        hold_for_review(recipient, version, who=who, reasons=reasons)
+        _audit(who, "nemkonto.activate", version, held_for_review=True, reasons=reasons)
         return version, None
     previous = make_active(recipient, version, who=who, at=now)
     _audit(who, "nemkonto.activate", version, previous=previous.pk if previous else None)

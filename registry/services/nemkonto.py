@@ -39,6 +39,8 @@ from registry.services.common import (
     who_user,
 )
 from registry.services.notices import NoticeText, notice_texts_author, notices_queue
+from registry.services.payments_hook import accounts_changed
+from registry.services.risk import change_risks
 
 State = NemKonto.State
 EndReason = NemKonto.EndReason
@@ -124,6 +126,7 @@ def make_active(
     version.state = State.ACTIVE
     version.activated_at = at
     version.save(update_fields=["state", "activated_at"])
+    accounts_changed([recipient.pk])
     notices_queue(
         recipient=recipient,
         text=NoticeText(
@@ -151,10 +154,18 @@ def make_active(
     return previous
 
 
-def hold_for_review(recipient: Recipient, version: NemKonto, *, who: Who) -> None:
-    """A foreign account waits for an operator's review (our rule, DOMAIN.md section 3)."""
+def hold_for_review(
+    recipient: Recipient, version: NemKonto, *, who: Who, reasons: list[str]
+) -> None:
+    """A risky change waits for an operator's review (registry/services/risk.py); payments to
+    the recipient wait too. The recipient is told on the new channel (their notice) and, when
+    they have a NemKonto, on the old one (via the bank of the account in force)."""
     version.state = State.HELD
-    version.save(update_fields=["state"])
+    version.hold_reasons = reasons
+    version.save(update_fields=["state", "hold_reasons"])
+    current = current_version(recipient)
+    author = notice_texts_author(who)
+    why = _("Why: %(reasons)s.") % {"reasons": ", ".join(version.hold_reason_labels()).lower()}
     notices_queue(
         recipient=recipient,
         text=NoticeText(
@@ -162,17 +173,37 @@ def hold_for_review(recipient: Recipient, version: NemKonto, *, who: Who) -> Non
             _("Your new NemKonto is being checked"),
             [
                 _(
-                    "The foreign account %(account)s has been registered as your new NemKonto by "
-                    "%(author)s. Foreign accounts are checked by the NemKonto service before "
-                    "they are used; until then, payments go to your current NemKonto, if any."
+                    "The account %(account)s has been registered as your new NemKonto by "
+                    "%(author)s. The NemKonto service checks the change before it is used; until "
+                    "then, payments to you wait."
                 )
-                % {"account": version.masked_account, "author": notice_texts_author(who)}
+                % {"account": version.masked_account, "author": author},
+                why,
+            ],
+        ),
+        old_account=current.stored_account if current is not None else None,
+        who=who,
+        old_account_text=NoticeText(
+            Notice.Kind.NEMKONTO_HELD,
+            _("A change of your NemKonto is being checked"),
+            [
+                _(
+                    "%(author)s has asked for public payments to you to go to the account "
+                    "%(account)s instead of %(current)s. The NemKonto service checks the change "
+                    "before it is used; until then, payments to you wait."
+                )
+                % {
+                    "author": author,
+                    "account": version.masked_account,
+                    "current": current.masked_account if current is not None else "",
+                },
+                why,
             ],
         ),
     )
 
 
-def _apply_now(recipient: Recipient, account: StoredAccount, *, who: Who) -> NemKontoChange:
+def apply_now(recipient: Recipient, account: StoredAccount, *, who: Who) -> NemKontoChange:
     """A change that takes effect at once (citizen, bank), or is held when foreign."""
     recipient = recipient_lock(recipient)
     now = timezone.now()
@@ -196,9 +227,10 @@ def _apply_now(recipient: Recipient, account: StoredAccount, *, who: Who) -> Nem
     )
     version.set_account(account)
     version.save()
-    if account.kind == AccountKind.FOREIGN:
-        hold_for_review(recipient, version, who=who)
-        _audit(who, "nemkonto.hold", version)
+    reasons = change_risks(recipient, account, now=now)
+    if reasons:
+        hold_for_review(recipient, version, who=who, reasons=reasons)
+        _audit(who, "nemkonto.hold", version, reasons=reasons)
     else:
         make_active(recipient, version, who=who, at=now)
         _audit(who, "nemkonto.change", version, previous=current.pk if current else None)
@@ -215,7 +247,7 @@ def nemkonto_set(*, actor: User, account: dict[str, str] | StoredAccount) -> Nem
     the register), ValidationFailed (the account)."""
     recipient = require_citizen(actor)
     stored = account if isinstance(account, StoredAccount) else account_from_input(account)
-    return _apply_now(recipient, stored, who=who_user(actor, Channel.CITIZEN))
+    return apply_now(recipient, stored, who=who_user(actor, Channel.CITIZEN))
 
 
 @transaction.atomic
@@ -234,6 +266,7 @@ def nemkonto_delete(*, actor: User) -> NemKonto:
         raise Conflict(_("You have no NemKonto to delete."), code="no_nemkonto")
     _end(current, who=who, at=now, reason=EndReason.DELETED)
     _audit(who, "nemkonto.delete", current)
+    accounts_changed([recipient.pk])
     notices_queue(
         recipient=recipient,
         text=NoticeText(
@@ -304,7 +337,7 @@ def nemkonto_report_by_bank(
             field="account",
             code="account_not_at_bank",
         )
-    return _apply_now(recipient, stored, who=who_bank(actor))
+    return apply_now(recipient, stored, who=who_bank(actor))
 
 
 # --- Operator -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ them after the commit (ARCHITECTURE.md section 2), with Django's e-mail backend 
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -46,27 +47,33 @@ def _old_account_address(old: StoredAccount) -> str:
     return f"reg.nr. {old.reg}" if old.reg else f"BIC {old.bic}"
 
 
-def _body(recipient: Recipient, paragraphs: Iterable[str]) -> str:
+def _body(recipient: Recipient, paragraphs: Iterable[str], *, about_a_change: bool = True) -> str:
     greeting = _("Dear %(name)s,") % {"name": recipient.name}
-    closing = [
-        _(
-            "If you did not ask for this change, contact the NemKonto service at once: the "
-            "change can be stopped or undone."
-        ),
-        standard_wording(),
-    ]
+    closing = [standard_wording()]
+    if about_a_change:
+        closing.insert(
+            0,
+            _(
+                "If you did not ask for this change, contact the NemKonto service at once: the "
+                "change can be stopped or undone."
+            ),
+        )
     return "\n\n".join([greeting, *paragraphs, *closing])
 
 
 def _schedule(notices: list[Notice]) -> None:
-    if not notices:
-        return
-    ids = [notice.pk for notice in notices]
+    if notices:
+        _schedule_ids([notice.pk for notice in notices])
+
+
+def _schedule_ids(ids: list[int]) -> None:
+    """Send the notices after the commit, in tasks of at most 500."""
 
     def send() -> None:
         from registry.tasks import notices_send
 
-        notices_send.delay(ids)
+        for start in range(0, len(ids), 500):
+            notices_send.delay(ids[start : start + 500])
 
     transaction.on_commit(send)
 
@@ -77,9 +84,12 @@ def notices_queue(
     text: NoticeText,
     old_account: StoredAccount | None = None,
     who: Who | None = None,
+    old_account_text: NoticeText | None = None,
 ) -> list[Notice]:
     """Write the notice to the recipient and, when an account stopped being used, the notice
-    about the old account "on the old channel"; both are sent after the commit."""
+    about the old account "on the old channel"; both are sent after the commit.
+
+    ``old_account_text`` replaces the old-account notice's usual words ("no longer used")."""
     with translation.override(settings.LANGUAGE_CODE):
         channel, address = _primary_channel(recipient)
         notices = [
@@ -94,24 +104,26 @@ def notices_queue(
         ]
         if old_account is not None:
             author = describe_author(who.channel, who.label, _authority_name(who)) if who else ""
+            old_text = old_account_text or NoticeText(
+                Notice.Kind.OLD_ACCOUNT,
+                _("Your account %(account)s is no longer used for public payments")
+                % {"account": old_account.masked},
+                [
+                    _(
+                        "Public payments to you will no longer go to the account "
+                        "%(account)s. The change was made by %(author)s."
+                    )
+                    % {"account": old_account.masked, "author": author},
+                ],
+            )
             notices.append(
                 Notice(
                     recipient=recipient,
-                    kind=Notice.Kind.OLD_ACCOUNT,
+                    kind=old_text.kind,
                     channel=Notice.Channel.OLD_ACCOUNT,
                     to_address=_old_account_address(old_account),
-                    subject=_("Your account %(account)s is no longer used for public payments")
-                    % {"account": old_account.masked},
-                    body=_body(
-                        recipient,
-                        [
-                            _(
-                                "Public payments to you will no longer go to the account "
-                                "%(account)s. The change was made by %(author)s."
-                            )
-                            % {"account": old_account.masked, "author": author},
-                        ],
-                    ),
+                    subject=old_text.subject[:200],
+                    body=_body(recipient, old_text.paragraphs),
                 )
             )
     created = Notice.objects.bulk_create(notices)
@@ -171,3 +183,71 @@ def notices_deliver(*, notice_ids: list[int] | None = None, limit: int = 500) ->
             notice.save(update_fields=["attempts", "last_error", "sent_at"])
             sent += 1
     return sent
+
+
+# --- Many notices at once (set-based) -------------------------------------------------------------
+
+_NOTICE = Notice._meta.db_table
+_RECIPIENT = Recipient._meta.db_table
+_USER = User._meta.db_table
+_NAME = "{name}"
+
+
+def notices_queue_select(
+    *,
+    cursor: Any,
+    kind: Notice.Kind,
+    rows_sql: str,
+    params: dict[str, Any],
+    subject: str,
+    paragraph: str,
+    columns: Iterable[str] = (),
+) -> list[int]:
+    """Write one notice per row of ``rows_sql`` in one ``INSERT ... SELECT`` and send them after
+    the commit; returns their ids.
+
+    ``rows_sql`` is a SELECT with a ``recipient_id`` column and the text ``columns`` whose
+    ``{column}`` placeholders ``paragraph`` contains (``subject`` and ``paragraph`` already in the
+    notice's language). For notices that report rather than confirm a change of the recipient's
+    accounts (payments): channel as ``notices_queue`` (e-mail to the recipient's portal login when
+    it has an address, else Digital Post), greeting and standard wording.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        template = _body(Recipient(name=_NAME), [paragraph], about_a_change=False)
+    body = "%(notice_body)s"
+    for column in columns:
+        body = f"replace({body}, '{{{column}}}', rows.{column}::text)"
+    with_name = f"replace({body}, '{_NAME}', r.name)"
+    cursor.execute(
+        f"""
+        WITH rows AS ({rows_sql})
+        INSERT INTO {_NOTICE} (recipient_id, kind, channel, to_address, subject, body,
+                               created_at, sent_at, attempts, last_error)
+        SELECT r.id, %(notice_kind)s,
+               CASE WHEN u.email IS NULL THEN %(notice_digital_post)s ELSE %(notice_email)s END,
+               coalesce(u.email, left(r.id_type || ' ' || r.name, 254)),
+               left(%(notice_subject)s, 200), {with_name}, %(notice_now)s, NULL, 0, ''
+        FROM rows
+        JOIN {_RECIPIENT} r ON r.id = rows.recipient_id
+        LEFT JOIN LATERAL (
+            SELECT email FROM {_USER}
+            WHERE recipient_type = r.id_type AND recipient_id = r.id_number AND is_active
+              AND email <> ''
+            ORDER BY id LIMIT 1
+        ) u ON true
+        RETURNING id
+        """,  # noqa: S608 - table and column names from model metadata and the caller
+        {
+            **params,
+            "notice_kind": str(kind),
+            "notice_digital_post": str(Notice.Channel.DIGITAL_POST),
+            "notice_email": str(Notice.Channel.EMAIL),
+            "notice_subject": subject,
+            "notice_body": template,
+            "notice_now": timezone.now(),
+        },
+    )
+    ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        _schedule_ids(ids)
+    return ids

@@ -186,7 +186,20 @@ def _snapshot(recipient: Recipient, since: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_bulk_leaves_exactly_what_single_reports_leave(bank_client, nk_caseworker):
+@pytest.mark.parametrize(
+    "max_changes",
+    [
+        pytest.param(1000, id="no-holds"),
+        # Every recipient with an earlier version is held for review, by both paths alike.
+        pytest.param(2, id="frequent-changes-held"),
+    ],
+)
+def test_bulk_leaves_exactly_what_single_reports_leave(
+    settings, bank_client, nk_caseworker, max_changes
+):
+    # Every scenario reports one of two accounts: the shared-account rule stays out of the way.
+    settings.NEMKONTO_RISK_SHARED_RECIPIENTS = 1000
+    settings.NEMKONTO_RISK_MAX_CHANGES = max_changes
     singles = {
         name: _twin(2 * i, name, spec, bank_client, nk_caseworker)
         for i, (name, spec) in enumerate(SCENARIOS.items())
@@ -230,10 +243,22 @@ def test_bulk_leaves_exactly_what_single_reports_leave(bank_client, nk_caseworke
         2,
         0,
     )
-    # Each result names the version now in force (written, or kept when unchanged).
+    # Each result names the version now in force (written, or kept when unchanged), or the
+    # change held for review.
     for row in rows(job):
         recipient = twins[names[row.index]]
-        assert row.version_id == NemKonto.objects.get(recipient=recipient, state="active").pk
+        if row.outcome == "changed":
+            latest = NemKonto.objects.filter(recipient=recipient).latest("created_at", "id")
+            assert latest.state in {"active", "held_for_review"}
+            assert row.version_id == latest.pk
+        else:
+            assert row.version_id == NemKonto.objects.get(recipient=recipient, state="active").pk
+    if max_changes == 2:
+        held = NemKonto.objects.filter(recipient__in=twins.values(), state="held_for_review")
+        assert {v.recipient.name for v in held} == {
+            twins[name].name for name, spec in SCENARIOS.items() if spec[2] or spec[3]
+        } - {twins["same"].name, twins["same_pending"].name}
+        assert all(v.hold_reasons == ["frequent_changes"] for v in held)
     # The notices exist once each (no row applied twice).
     assert Notice.objects.filter(pk__gt=since["notice"]).count() == 2 * sum(
         len(_snapshot(r, since)["notices"]) for r in singles.values()
