@@ -160,18 +160,28 @@ class AgreementForm(forms.ModelForm):
             "authority",
             "payment_system",
             "failure_choice",
+            "waiting_fallback",
             "error_account_reg",
             "error_account_number",
             "signed_at",
         )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the waiting account uses it; left out, it is "return".
+        self.fields["waiting_fallback"].required = False
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        data["waiting_fallback"] = (
+            data.get("waiting_fallback") or ConnectionAgreement.WaitingFallback.RETURN
+        )
         try:
             data["error_account_reg"], data["error_account_number"] = error_account_normalise(
                 data.get("failure_choice", ""),
                 data.get("error_account_reg", ""),
                 data.get("error_account_number", ""),
+                waiting_fallback=data.get("waiting_fallback", ""),
             )
         except ApplicationError as error:
             raise forms.ValidationError({error.field or "failure_choice": str(error)}) from None
@@ -189,6 +199,7 @@ class AgreementEventInline(admin.TabularInline):
         "changed_by",
         "status",
         "failure_choice",
+        "waiting_fallback",
         "error_account_reg",
         "error_account_number",
     )
@@ -264,6 +275,7 @@ class ConnectionAgreementAdmin(ServiceAdmin):
                 failure_choice=data["failure_choice"],
                 error_account_reg=data["error_account_reg"],
                 error_account_number=data["error_account_number"],
+                waiting_fallback=data["waiting_fallback"],
             )
         else:
             adopt_saved(
@@ -276,6 +288,7 @@ class ConnectionAgreementAdmin(ServiceAdmin):
                     error_account_reg=data["error_account_reg"],
                     error_account_number=data["error_account_number"],
                     signed_at=data["signed_at"],
+                    waiting_fallback=data["waiting_fallback"],
                 ),
             )
 

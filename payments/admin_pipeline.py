@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nemkonto.admin_support import ReadOnlyAdmin
 from payments import pipeline
-from payments.models import BankFile, BankMessage, Batch, Payment
+from payments.models import BankDifference, BankFile, BankMessage, Batch, Payment, PaymentHold
 from registry.admin import CprSearchMixin
 
 
@@ -134,3 +134,49 @@ class BankMessageAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("bank")
+
+
+@admin.register(BankDifference)
+class BankDifferenceAdmin(ReadOnlyAdmin):
+    """The bank reconciliation's differences (``payments.reconciliation``), for operators."""
+
+    list_display = (
+        "detected_at",
+        "kind",
+        "reason",
+        "bank",
+        "authority",
+        "end_to_end_id",
+        "sent_amount",
+        "booked_amount",
+        "booking_date",
+        "resolved_at",
+    )
+    list_filter = ("kind", "reason", ("resolved_at", admin.EmptyFieldListFilter), "bank")
+    list_select_related = ("bank", "authority")
+    search_fields = ("=end_to_end_id", "=bank_file__message_id")
+    raw_id_fields = ("payment", "bank_file", "message")
+    date_hierarchy = "detected_at"
+
+    @admin.display(description=_("amount sent (DKK)"))
+    def sent_amount(self, difference: BankDifference) -> str:
+        return _kroner(difference.sent_amount_ore)
+
+    @admin.display(description=_("amount booked (DKK)"))
+    def booked_amount(self, difference: BankDifference) -> str:
+        return _kroner(difference.booked_amount_ore)
+
+
+def _kroner(ore: int | None) -> str:
+    return "-" if ore is None else f"{ore // 100}.{ore % 100:02d}"
+
+
+@admin.register(PaymentHold)
+class PaymentHoldAdmin(ReadOnlyAdmin):
+    """Payments held as possible duplicates (``payments.duplicates``) and their decisions."""
+
+    list_display = ("payment", "duplicate_of", "authority", "held_at", "decision", "decided_at")
+    list_filter = ("decision", "authority")
+    list_select_related = ("payment", "duplicate_of", "authority")
+    raw_id_fields = ("payment", "duplicate_of", "decided_by")
+    date_hierarchy = "held_at"

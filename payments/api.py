@@ -13,7 +13,12 @@ One APIView per operation; every write is one service call, so a refused request
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -198,6 +203,10 @@ class AgreementOutputSerializer(serializers.Serializer[ConnectionAgreement]):
     payment_system_name = serializers.CharField(source="payment_system.name")
     status = serializers.ChoiceField(choices=ConnectionAgreement.Status.choices)
     failure_choice = serializers.ChoiceField(choices=ConnectionAgreement.FailureChoice.choices)
+    waiting_fallback = serializers.ChoiceField(
+        choices=ConnectionAgreement.WaitingFallback.choices,
+        help_text="With the failure choice `waiting`: what happens after the longest wait",
+    )
     error_account = serializers.SerializerMethodField()
     signed_at = serializers.DateField(allow_null=True)
     requested_at = serializers.DateTimeField()
@@ -249,15 +258,31 @@ class AgreementFailureChoiceApi(UserApi):
     @extend_schema_serializer(component_name="FailureChoiceChange")
     class InputSerializer(StrictInputSerializer):
         failure_choice = serializers.ChoiceField(choices=ConnectionAgreement.FailureChoice.choices)
+        waiting_fallback = serializers.ChoiceField(
+            choices=ConnectionAgreement.WaitingFallback.choices,
+            required=False,
+            default=ConnectionAgreement.WaitingFallback.RETURN,
+        )
         error_account = ErrorAccountSerializer(required=False, allow_null=True, default=None)
 
     @extend_schema(
         operation_id="authority_agreements_failure_choice",
         summary="Change the failure choice",
         description=(
-            "What happens to payments that cannot be completed: `return`, `cheque` or "
-            "`error_account` (then with `error_account`). The old choice stays in the history."
+            "What happens to payments that cannot be completed: `return`, `cheque`, "
+            "`error_account` (then with `error_account`) or `waiting`: the waiting account "
+            "(*ventekonto*), where the payment waits until the recipient registers an account "
+            "and is then forwarded in the next cycle; after `NEMKONTO_WAITING_DAYS` days "
+            "(30 by default) `waiting_fallback` applies (`return`, `cheque` or `error_account`, "
+            "then with `error_account`). The old choice stays in the history."
         ),
+        examples=[
+            OpenApiExample(
+                "The waiting account, returned after the longest wait",
+                value={"failure_choice": "waiting", "waiting_fallback": "return"},
+                request_only=True,
+            ),
+        ],
         tags=[TAG_AUTHORITY],
         request=InputSerializer,
         responses={200: AgreementOutputSerializer, **problems(400, 404, 409, 422)},
@@ -276,6 +301,7 @@ class AgreementFailureChoiceApi(UserApi):
             failure_choice=data.validated_data["failure_choice"],
             error_account_reg=account.get("reg", ""),
             error_account_number=account.get("number", ""),
+            waiting_fallback=data.validated_data["waiting_fallback"],
         )
         return Response(AgreementOutputSerializer(agreement).data)
 
@@ -289,6 +315,7 @@ class AgreementHistoryApi(UserApi):
         by = serializers.CharField(help_text="Username; empty for the system")
         status = serializers.CharField()
         failure_choice = serializers.CharField()
+        waiting_fallback = serializers.CharField(help_text="With the failure choice waiting")
         error_account_reg = serializers.CharField()
         error_account_number = serializers.CharField()
 

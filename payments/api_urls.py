@@ -2,10 +2,42 @@
 
 from django.urls import path
 
-from payments import api, bank_api, intake_api
+from payments import (
+    api,
+    bank_api,
+    duplicate_api,
+    intake_api,
+    missing_accounts_api,
+    reconciliation_api,
+)
 
 urlpatterns = [
     path("batches", intake_api.BatchSubmitApi.as_view(), name="batch-submit"),
+    path(
+        "batches/<str:batch_id>/duplicates",
+        duplicate_api.BatchDuplicatesApi.as_view(),
+        name="payments-batch-duplicates",
+    ),
+    path(
+        "payments/duplicates",
+        duplicate_api.PaymentDuplicatesApi.as_view(),
+        name="payments-caseworker-duplicates",
+    ),
+    path(
+        "missing-accounts",
+        missing_accounts_api.MissingAccountsApi.as_view(),
+        name="payments-missing-accounts",
+    ),
+    path(
+        "missing-accounts/subscription",
+        missing_accounts_api.MissingAccountsSubscriptionApi.as_view(),
+        name="payments-missing-accounts-subscription",
+    ),
+    path(
+        "reconciliation/differences",
+        reconciliation_api.DifferencesApi.as_view(),
+        name="payments-reconciliation-differences",
+    ),
     path("bank/files", bank_api.BankFilesApi.as_view(), name="bank-files"),
     path("bank/files/<int:file_id>", bank_api.BankFileApi.as_view(), name="bank-file"),
     path("connection", api.ConnectionApi.as_view(), name="payments-connection"),

@@ -83,6 +83,9 @@ HISTORY_EVENTS = [
     "rejected",
     "failed",
     "waiting",
+    "held",
+    "confirmed",
+    "rejected_duplicate",
     "stopped",
     "forwarded",
     "bank_received",
@@ -600,9 +603,10 @@ def iso_status(row: tuple[Any, ...]) -> tuple[str, str] | None:
     return "RJCT", reason if _ISO_REASON.fullmatch(reason) else "NARR"
 
 
-class _AnyAccept(DefaultContentNegotiation):
-    """The XML is streamed by the view whatever the client accepts, and ``format`` chooses our
-    XML or pain.002 (DRF would read it as a renderer's format); errors are problem documents."""
+class AnyAccept(DefaultContentNegotiation):
+    """For views that stream their own answer whatever the client accepts, where ``format``
+    chooses the view's format (our XML or pain.002; JSON or CSV), not one of DRF's renderers;
+    errors are problem documents."""
 
     def select_renderer(
         self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
@@ -612,7 +616,7 @@ class _AnyAccept(DefaultContentNegotiation):
 
 
 class ReturnAnswersApi(ClientApi):
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAccept
 
     @extend_schema(
         operation_id="batch_return_answers",

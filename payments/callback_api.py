@@ -27,8 +27,21 @@ _SIGNATURE_SCHEME = f"""
  "counts": {{"completed": 998, "rejected": 2}}, "return_codes": {{"0": 998, "2": 2}}}}
 ```
 
-with the headers `Content-Type: application/json`, `{DELIVERY_HEADER}: <delivery id>` (the same
-id on every retry of one notice: use it to drop repeats) and
+**Events** (extensions, each with an `event` field; the batch-status notice above has none):
+`payments_updated` when payments of a batch change while the batch's status does not (released
+from the waiting account, fallen back after waiting too long, held duplicates confirmed or
+rejected), and `missing_accounts` for a client subscribed to the missing-account work list
+(`PUT /api/v1/missing-accounts/subscription`):
+
+```json
+{{"event": "payments_updated", "reason": "waiting_released", "batch_id": "6f1c...",
+ "status": "completed", "payments": [{{"reference": "KMD-2026-000004", "status": "completed",
+ "return_code": 0, "failure_handling": null, "value_date": "2026-12-02"}}]}}
+```
+
+Every notice is sent with the headers `Content-Type: application/json`,
+`{DELIVERY_HEADER}: <delivery id>` (the same id on every retry of one notice: use it to drop
+repeats) and
 `{SIGNATURE_HEADER}: sha256=<hex>`, where `<hex>` is the HMAC-SHA256 of the **raw request body**
 (the bytes as received, before any JSON parsing) keyed with the callback secret.
 

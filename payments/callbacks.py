@@ -6,6 +6,9 @@ once. After each stage change of one of its batches the system POSTs
 ``X-NemKonto-Signature: sha256=<hex HMAC-SHA256 of the body>``, and retries with back-off until a
 2xx answer.
 
+The extensions' events (``payments_updated``, ``missing_accounts``: ``payments.callback_events``)
+are written by the changes they report and delivered by the same ``callbacks_deliver``.
+
 Two steps, both safe to run at any time and in parallel (``payments.callback_tasks``):
 
 - ``callbacks_enqueue``: one ``INSERT ... SELECT`` writes a delivery for every recently touched
@@ -114,6 +117,7 @@ def callback_url_clean(url: str) -> str:
         )
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range (https://x:99999/)
     except ValueError:
         raise _invalid(_("The callback URL is not a valid URL."), "invalid_url") from None
     schemes = ["https", "http"] if allow_http else ["https"]
@@ -197,13 +201,14 @@ _ENQUEUE_SQL = """
           AND b.status = ANY(%(statuses)s)
           AND c.is_active AND c.callback_url <> ''
           AND NOT EXISTS (
-              SELECT 1 FROM {delivery} d WHERE d.batch_id = b.id AND d.status = b.status
+              SELECT 1 FROM {delivery} d
+              WHERE d.batch_id = b.id AND d.status = b.status AND d.event = 'batch_status'
           )
     )
     INSERT INTO {delivery}
-        (api_client_id, batch_id, status, payload, state, attempts, next_attempt_at,
+        (api_client_id, batch_id, event, status, payload, state, attempts, next_attempt_at,
          last_error, created_at)
-    SELECT due.api_client_id, due.id, due.status,
+    SELECT due.api_client_id, due.id, 'batch_status', due.status,
            jsonb_build_object(
                'batch_id', due.id::text,
                'status', due.status,
@@ -230,7 +235,7 @@ _ENQUEUE_SQL = """
             GROUP BY GROUPING SETS ((p.status), (p.return_code))
         ) g
     ) agg
-    ON CONFLICT (batch_id, status) DO NOTHING
+    ON CONFLICT (batch_id, status) WHERE event = 'batch_status' DO NOTHING
 """
 
 

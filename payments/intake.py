@@ -10,6 +10,7 @@ import csv
 import datetime
 import hashlib
 import io
+import re
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from nemkonto.errors import ApplicationError, ValidationFailed
+from nemkonto.json_depth import json_nesting_exceeds
 from payments.models import BatchFormat
 
 CSV_COLUMNS = (
@@ -36,6 +38,11 @@ CSV_COLUMNS = (
     "bic",
 )
 ENVELOPE_FIELDS = ("authority", "los_unit", "bank_agreement", "requested_value_date", "dry_run")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A payment is nested 4 deep (batch, payments, payment, recipient). ijson's cost grows with the
+# square of the depth (a 200 KB body of nested arrays takes minutes and gigabytes), so JSON nested
+# deeper than this is refused before it is parsed (nemkonto.json_depth).
+JSON_MAX_DEPTH = 32
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024
 _CHUNK = 256 * 1024
 
@@ -147,27 +154,35 @@ class Envelope:
                 self.dry_run = value in (True, "true", "1")
             else:
                 self._error(name, "invalid", _("dry_run must be true or false."))
-        elif isinstance(value, str):
-            setattr(self, name, value.strip())
-        else:
+        elif not isinstance(value, str):
             self._error(name, "not_a_string", _("The value must be a string."))
+        elif not value.isprintable():
+            self._error(name, "control_characters", _("The value contains control characters."))
+        else:
+            setattr(self, name, value.strip())
 
     def _date(self, value: Any) -> datetime.date | None:
         if value in (None, ""):
             return None
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            self._error("requested_value_date", "invalid_date", _("Give the date as YYYY-MM-DD."))
+            return None
         try:
-            return datetime.date.fromisoformat(str(value))
+            return datetime.date.fromisoformat(value)
         except ValueError:
             self._error("requested_value_date", "invalid_date", _("Give the date as YYYY-MM-DD."))
             return None
 
     def _error(self, name: str, code: str, message: str) -> None:
-        self.errors.append({"field": name, "code": code, "message": message})
+        error = {"field": name, "code": code, "message": message}
+        if error not in self.errors:  # a list or object value reports at its start and end
+            self.errors.append(error)
 
     def check(self) -> None:
         """Raise ValidationFailed naming every missing or malformed envelope field."""
         for name in ("authority", "los_unit", "bank_agreement"):
-            if not getattr(self, name):
+            refused = any(error["field"] == name for error in self.errors)
+            if not getattr(self, name) and not refused:
                 self._error(name, "required", _("This field is required."))
         if self.errors:
             raise ValidationFailed(
@@ -232,6 +247,11 @@ def read_json(body: SpooledBody) -> tuple[Envelope, Iterator[Any]]:
     """The envelope and the payments of a JSON batch. The envelope normally precedes the
     payments (as in API.md) and is read without parsing them; fields after them are read by a
     second pass."""
+    if json_nesting_exceeds(body.rewind(), JSON_MAX_DEPTH):
+        raise MalformedBody(
+            _("The JSON is nested more than %(depth)d levels deep.") % {"depth": JSON_MAX_DEPTH},
+            code="too_deep",
+        )
     envelope = Envelope()
     if not _json_envelope_before_payments(body, envelope):
         raise ValidationFailed(_("The batch has no payments."), field="payments", code="required")

@@ -25,6 +25,9 @@ BENEFIT_MAX = 30
 # The largest amount one payment may carry (999,999,999.99 kr.): beyond it a row is a mistake.
 AMOUNT_MAX_ORE = 99_999_999_999
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A set, built once: ``IdKind.values`` builds a new list at every call (a quarter of the time
+# of checking a row, measured on 100,000 rows).
+_ID_KINDS = frozenset(IdKind.values)
 _AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
 
 # The columns of the staging table, in COPY order.
@@ -96,6 +99,12 @@ class StagedRow:
         )
 
 
+def printable(value: str) -> str:
+    """A rejected row's raw value as it may be stored and shown back: control characters (a NUL
+    cannot even be stored in PostgreSQL) become U+FFFD."""
+    return _CONTROL.sub("\ufffd", value)
+
+
 def _text(value: Any, field: str, *, maximum: int, required: bool) -> str:
     if value is None:
         value = ""
@@ -106,7 +115,9 @@ def _text(value: Any, field: str, *, maximum: int, required: bool) -> str:
         raise RowError(field, "required")
     if len(value) > maximum:
         raise RowError(field, "too_long")
-    if _CONTROL.search(value):
+    # isprintable() is a fast test that nearly every value passes; the few it refuses (control
+    # characters, but also e.g. a no-break space) get the precise one.
+    if not value.isprintable() and _CONTROL.search(value):
         raise RowError(field, "control_characters")
     return value
 
@@ -150,8 +161,8 @@ def _recipient(row: StagedRow, value: Any) -> None:
         raise RowError("recipient", "required")
     kind, raw = value.get("type"), value.get("id")
     if isinstance(raw, str):
-        row.recipient_raw = raw.strip()[:40]
-    if not isinstance(kind, str) or kind.upper() not in IdKind.values:
+        row.recipient_raw = printable(raw.strip())[:40]
+    if not isinstance(kind, str) or kind.upper() not in _ID_KINDS:
         raise RowError("recipient.type", "id_type_unknown")
     if not isinstance(raw, str):
         raise RowError("recipient.id", "required")
@@ -199,7 +210,7 @@ def stage_row(line: int, item: Any) -> StagedRow:
         )
     except RowError as error:
         raw = item.get("reference")
-        row.reference = raw[:REFERENCE_MAX] if isinstance(raw, str) else ""
+        row.reference = printable(raw)[:REFERENCE_MAX] if isinstance(raw, str) else ""
         row.return_field, row.return_reason = error.field, error.code
         return row
     try:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.functions import Function
-from accounts.models import ApiClient, LosUnit, User
+from accounts.models import ApiClient, AuditEvent, LosUnit, User
 from accounts.selectors import units_for
 from nemkonto.errors import NotFound, PermissionDenied, ValidationFailed
 from payments.models import (
@@ -27,6 +27,7 @@ from payments.models import (
     Batch,
     FailureHandling,
     Payment,
+    PaymentHold,
     PaymentStatus,
 )
 from payments.return_codes import RETURN_CODES, return_text
@@ -34,7 +35,12 @@ from registry.identifiers import MASK, IdentifierError, IdKind, parse_recipient_
 from registry.models import LookupLog, Recipient
 
 # Pending: not yet forwarded and not final (DOMAIN.md section 8); the rest is "completed".
-PENDING_STATUSES = (PaymentStatus.RECEIVED, PaymentStatus.COMPLETED, PaymentStatus.WAITING)
+PENDING_STATUSES = (
+    PaymentStatus.RECEIVED,
+    PaymentStatus.COMPLETED,
+    PaymentStatus.WAITING,
+    PaymentStatus.HELD,
+)
 
 
 # --- Payment systems: their own batches ----------------------------------------------------------
@@ -318,6 +324,9 @@ def payment_search(
         conditions &= Q(value_date__gte=value_date_from)
     if value_date_to is not None:
         conditions &= Q(value_date__lte=value_date_to)
+        # Implied, never excludes a match (a payment gets a value date no earlier than the day it
+        # is received), and lets a scan in order of receipt start at the period's end.
+        conditions &= Q(received_at__lt=_day_start(value_date_to + datetime.timedelta(days=1)))
     if status:
         if status not in PaymentStatus.values:
             errors.add(
@@ -345,7 +354,8 @@ def payment_search(
         _log_cpr_search(actor=actor, cpr=cpr, purpose=cleaned_purpose, channel=channel)
     return (
         payments_visible(actor=actor)
-        .filter(conditions)
+        # Implied by the unit scope; lets the indexes that begin with the authority serve.
+        .filter(conditions, authority=actor.authority)
         .select_related("los_unit", "payment_system")
         .order_by("-id")
     )
@@ -391,6 +401,27 @@ def payment_get(*, actor: User, payment_id: int | str) -> Payment:
     if payment is None:
         raise NotFound(_("Payment not found."), code="not_found")
     return payment
+
+
+def payment_stop_reason(*, payment: Payment) -> str:
+    """The reason a caseworker gave for stopping the payment, from the audit record of the stop
+    (``payments.services.stops.payments_stop``); "" when a payment system stopped it or no
+    reason was given."""
+    if payment.stopped_at is None or payment.stopped_by_id is None:
+        return ""
+    # The record is written in the stop's transaction, after the payment's row: the first stop
+    # by this caseworker from that moment on that names the payment.
+    event = (
+        AuditEvent.objects.filter(
+            action="payment.stop",
+            actor_id=payment.stopped_by_id,
+            at__gte=payment.stopped_at,
+            data__stopped__contains=[payment.pk],
+        )
+        .order_by("at", "id")
+        .first()
+    )
+    return str(event.data.get("reason", "")) if event is not None else ""
 
 
 # --- A payment's history -------------------------------------------------------------------------
@@ -505,6 +536,54 @@ def _failure(payment: Payment, *, with_accounts: bool) -> dict[str, Any]:
     return _event(payment.processed_at, event, text, **details)
 
 
+def _beyond_events(payment: Payment) -> list[dict[str, Any]]:
+    """Held as a possible duplicate (and the decision), and waiting for an account until it was
+    released (``payments.duplicates``, ``payments.waiting``)."""
+    events = []
+    hold = PaymentHold.objects.filter(payment=payment).select_related("duplicate_of").first()
+    if hold is not None:
+        events.append(
+            _event(
+                hold.held_at,
+                "held",
+                gettext(
+                    "Held: it repeats payment %(reference)s of batch %(batch)s (same recipient, "
+                    "benefit, amount and period)."
+                )
+                % {"reference": hold.duplicate_of.reference, "batch": hold.duplicate_of.batch_id},
+                duplicate_of_batch=str(hold.duplicate_of.batch_id),
+                duplicate_of_reference=hold.duplicate_of.reference,
+            )
+        )
+        if hold.decided_at is not None:
+            confirmed = hold.decision == PaymentHold.Decision.CONFIRMED
+            events.append(
+                _event(
+                    hold.decided_at,
+                    "confirmed" if confirmed else "rejected_duplicate",
+                    (
+                        gettext("Confirmed by %(by)s: to be paid.")
+                        if confirmed
+                        else gettext("Rejected by %(by)s as a duplicate: not paid.")
+                    )
+                    % {"by": hold.decided_by_label or "-"},
+                    by=hold.decided_by_label or None,
+                )
+            )
+    if payment.waiting_since is not None and payment.status != PaymentStatus.WAITING:
+        events.append(
+            _event(
+                payment.waiting_since,
+                "waiting",
+                gettext("Held on the waiting account: the recipient had no account."),
+                account_kind=AccountSource.NONE,
+                return_code=7,
+                failure_handling=FailureHandling.WAITING,
+            )
+        )
+    return events
+
+
 def _sort_key(event: dict[str, Any]) -> datetime.datetime:
     at = event["at"]
     if isinstance(at, datetime.datetime):
@@ -560,6 +639,7 @@ def payment_history(*, payment: Payment, with_accounts: bool = False) -> list[di
             events.append(attached)
         elif code == 7:
             events.append(_failure(payment, with_accounts=with_accounts))
+    events += _beyond_events(payment)
     if payment.stopped_at is not None:
         by = payment.stopped_by_label or "-"
         events.append(

@@ -201,6 +201,10 @@ BANK_REASONS: Mapping[str, Promise] = {
 _WITHOUT_CODE: Mapping[str, Promise] = {
     "received": _("Received, not yet validated."),
     "stopped": _("Stopped before it was forwarded to the bank."),
+    "held": _(
+        "Held: it repeats an earlier payment (same recipient, benefit, amount and period); "
+        "it is not forwarded until it is confirmed or rejected."
+    ),
 }
 
 
@@ -270,7 +274,8 @@ def return_text_for(
     For example ``Formal error in recipient.id: the first six digits are not a date
     (cpr_invalid_date)``.
     """
-    if code is None:
+    # A payment stopped after it was attached keeps its code 0; it was never forwarded.
+    if code is None or status == "stopped":
         text = _WITHOUT_CODE.get(status)
         return str(text) if text is not None else ""
     if code == 0:
@@ -355,7 +360,8 @@ def return_code_table() -> str:
     lines.append("")
     lines.append(
         gettext(
-            "Payments with status `received` (not yet validated) or `stopped` (stopped before "
+            "Payments with status `received` (not yet validated), `held` (a possible duplicate "
+            "of an earlier payment, waiting for confirmation) or `stopped` (stopped before "
             "forwarding) carry no return code. For code 2, `return_text` names the field and "
             "the error's code (e.g. `cpr_invalid_date`); for code 9, the bank's ISO reason "
             "(e.g. `AC04`); for code 7, `failure_handling` says what became of the payment."

@@ -135,6 +135,7 @@ def agreement_history(*, agreement: ConnectionAgreement) -> list[dict[str, Any]]
             "by": _changed_by(metadata[event.pgh_id], users),
             "status": event.status,
             "failure_choice": event.failure_choice,
+            "waiting_fallback": event.waiting_fallback,
             "error_account_reg": event.error_account_reg,
             "error_account_number": event.error_account_number,
         }

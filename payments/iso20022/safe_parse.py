@@ -273,6 +273,12 @@ def iterparse(
             if schema is not None and can_reread and not error.message.startswith("not valid"):
                 error = _locate_syntax_error(stream, start) or error
             raise error from None
+        if root is None:
+            # With an XSD plugged in, libxml2 may swallow the syntax error of a document that
+            # never opens its root element ("<<<", a lone XML declaration): close() returns None.
+            raise (can_reread and _locate_syntax_error(stream, start)) or InvalidXml(
+                "no root element", guard.line
+            )
         if not checked:
             _check_docinfo(root)
             if expect_root is not None:

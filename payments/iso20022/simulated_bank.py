@@ -15,6 +15,11 @@ is always rejected (so tests can force a bank rejection): with reason ``XXXX`` w
 holds ``REJECT:XXXX`` (a 4-character code), else AC01. The answers' message ids are derived
 from the original message id, so they are stable across reruns as well.
 
+Booking mistakes, for the reconciliation (``payments.reconciliation``), are forced the same way
+by a word in the remittance text of an accepted transaction: ``UNBOOKED`` (accepted, never
+booked), ``MISBOOKED`` (booked 1.00 kr. more than sent), ``DOUBLEBOOKED`` (booked twice) and
+``GHOSTBOOKED`` (booked, plus a booking of an end-to-end id that was never sent).
+
 Both files are written under temporary names in ``out_dir`` and moved into place with
 ``os.replace`` only when both are complete: a crash leaves no half-written answer.
 """
@@ -28,7 +33,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -37,7 +42,14 @@ from payments.iso20022.common import decimal_to_ore
 from payments.iso20022.pain001_reader import iter_pain001
 from payments.iso20022.pain002 import Pain002Writer, TxStatus
 
-__all__ = ["REJECT_MARKER", "REJECT_REASONS", "BankAnswer", "answer_pain001", "decide"]
+__all__ = [
+    "REJECT_MARKER",
+    "REJECT_REASONS",
+    "BankAnswer",
+    "answer_pain001",
+    "bookings",
+    "decide",
+]
 
 REJECT_MARKER: Final = "REJECT"
 REJECT_REASONS: Final = ("AC01", "AC04", "AC06", "AM05")
@@ -68,6 +80,23 @@ def decide(seed: int | str, end_to_end_id: str, text: str, reject_rate: float) -
     if draw >= reject_rate:
         return None
     return REJECT_REASONS[digest[8] % len(REJECT_REASONS)]
+
+
+def bookings(
+    end_to_end_id: str, amount_ore: int, booked_on: date | None, text: str
+) -> list[BookedEntry]:
+    """What the bank books for an accepted transaction: one entry of its amount, unless the text
+    asks for a booking mistake (see the module doc)."""
+    entry = BookedEntry(end_to_end_id=end_to_end_id, amount_ore=amount_ore, booking_date=booked_on)
+    if "UNBOOKED" in text:
+        return []
+    if "MISBOOKED" in text:
+        return [entry._replace(amount_ore=amount_ore + 100)]
+    if "DOUBLEBOOKED" in text:
+        return [entry, entry]
+    if "GHOSTBOOKED" in text:
+        return [entry, entry._replace(end_to_end_id=f"{end_to_end_id}-GHOST"[:35])]
+    return [entry]
 
 
 def _answer_id(prefix: str, original_message_id: str) -> str:
@@ -123,13 +152,11 @@ def answer_pain001(
                     statuses.add(TxStatus(tx.end_to_end_id, "RJCT", reason, pmtinf))
                     continue
                 statuses.add(TxStatus(tx.end_to_end_id, "ACCP", None, pmtinf))
-                booked.add(
-                    BookedEntry(
-                        end_to_end_id=tx.end_to_end_id,
-                        amount_ore=decimal_to_ore(tx.amount, "InstdAmt", tx.line),
-                        booking_date=tx.requested_execution_date,
-                    )
-                )
+                amount = decimal_to_ore(tx.amount, "InstdAmt", tx.line)
+                for entry in bookings(
+                    tx.end_to_end_id, amount, tx.requested_execution_date, tx.remittance_text
+                ):
+                    booked.add(entry)
             status_totals = statuses.close()
             booked_totals = booked.close()
             for out in (pain002_out, camt054_out):

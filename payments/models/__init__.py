@@ -1,5 +1,6 @@
 """The payments app's models: agreements and organisation (``agreements``), the pipeline's
-tables (``pipeline``)."""
+tables (``pipeline``), callbacks, held duplicates (``holds``), bank reconciliation
+(``reconciliation``) and the missing-account webhook (``missing_accounts``)."""
 
 from payments.models.agreements import (
     BANK_AGREEMENT_NUMBER_VALIDATOR,
@@ -17,6 +18,8 @@ from payments.models.agreements import (
     validation_error_from,
 )
 from payments.models.callbacks import CallbackDelivery
+from payments.models.holds import PaymentHold
+from payments.models.missing_accounts import MissingAccountAlert, MissingAccountSubscription
 from payments.models.pipeline import (
     FINAL_STATUSES,
     STOPPABLE_STATUSES,
@@ -30,6 +33,7 @@ from payments.models.pipeline import (
     Payment,
     PaymentStatus,
 )
+from payments.models.reconciliation import BankDifference
 
 __all__ = [
     "BANK_AGREEMENT_NUMBER_VALIDATOR",
@@ -40,6 +44,7 @@ __all__ = [
     "AccountSource",
     "BankAgreement",
     "BankClosure",
+    "BankDifference",
     "BankFile",
     "BankMessage",
     "Batch",
@@ -49,7 +54,10 @@ __all__ = [
     "ConnectionAgreement",
     "DisbursementAccount",
     "FailureHandling",
+    "MissingAccountAlert",
+    "MissingAccountSubscription",
     "Payment",
+    "PaymentHold",
     "PaymentStatus",
     "PaymentSystem",
     "Readiness",

@@ -126,15 +126,20 @@ class Benefit(models.Model):
         return f"{self.code} {self.name}"
 
 
-def error_account_normalise(failure_choice: str, reg: str, number: str) -> tuple[str, str]:
+def error_account_normalise(
+    failure_choice: str, reg: str, number: str, *, waiting_fallback: str = ""
+) -> tuple[str, str]:
     """The error account for a failure choice, normalised (number zero-padded to 10 digits).
 
     Raises ValidationFailed (with the field) unless the account is given exactly when the choice
-    is the error account, and is then a valid Danish account.
+    (or, for the waiting account, the choice it falls back to) is the error account, and is then
+    a valid Danish account.
     """
     from registry.identifiers import IdentifierError, parse_danish_account
 
     reg, number = (reg or "").strip(), (number or "").strip()
+    if failure_choice == ConnectionAgreement.FailureChoice.WAITING:
+        failure_choice = waiting_fallback
     if failure_choice != ConnectionAgreement.FailureChoice.ERROR_ACCOUNT:
         if reg or number:
             raise ValidationFailed(
@@ -163,6 +168,12 @@ def validation_error_from(exc: ValidationFailed) -> ValidationError:
     return ValidationError({exc.field: error}) if exc.field else error
 
 
+# The error account is needed when it is the failure choice, or the waiting account's fallback.
+_ERROR_ACCOUNT_CHOSEN = Q(failure_choice="error_account") | Q(
+    failure_choice="waiting", waiting_fallback="error_account"
+)
+
+
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
@@ -184,6 +195,14 @@ class ConnectionAgreement(models.Model):
         TERMINATED = "terminated", _("Terminated")
 
     class FailureChoice(models.TextChoices):
+        RETURN = "return", _("Return to the authority")
+        CHEQUE = "cheque", _("Cheque to the recipient's address")
+        ERROR_ACCOUNT = "error_account", _("Transfer to an error account")
+        # The 2025 law's *ventekonto*: the payment waits until the recipient registers an account,
+        # for at most NEMKONTO_WAITING_DAYS; then ``waiting_fallback`` applies.
+        WAITING = "waiting", _("Hold on the waiting account")
+
+    class WaitingFallback(models.TextChoices):
         RETURN = "return", _("Return to the authority")
         CHEQUE = "cheque", _("Cheque to the recipient's address")
         ERROR_ACCOUNT = "error_account", _("Transfer to an error account")
@@ -210,6 +229,16 @@ class ConnectionAgreement(models.Model):
         default=FailureChoice.RETURN,
         help_text=_("What happens to a payment whose recipient has no account."),
     )
+    waiting_fallback = models.CharField(
+        _("after the waiting account"),
+        max_length=20,
+        choices=WaitingFallback.choices,
+        default=WaitingFallback.RETURN,
+        help_text=_(
+            "With the waiting account: what happens to a payment that has waited for the "
+            "longest time allowed."
+        ),
+    )
     error_account_reg = models.CharField(_("error account reg.nr."), max_length=4, blank=True)
     error_account_number = models.CharField(_("error account number"), max_length=10, blank=True)
     signed_at = models.DateField(_("signed on"), null=True, blank=True)
@@ -228,15 +257,9 @@ class ConnectionAgreement(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(failure_choice="error_account")
-                    & ~Q(error_account_reg="")
-                    & ~Q(error_account_number="")
+                    _ERROR_ACCOUNT_CHOSEN & ~Q(error_account_reg="") & ~Q(error_account_number="")
                 )
-                | (
-                    ~Q(failure_choice="error_account")
-                    & Q(error_account_reg="")
-                    & Q(error_account_number="")
-                ),
+                | (~_ERROR_ACCOUNT_CHOSEN & Q(error_account_reg="") & Q(error_account_number="")),
                 name="agreement_error_account_iff_chosen",
             ),
             models.CheckConstraint(
@@ -251,7 +274,10 @@ class ConnectionAgreement(models.Model):
     def clean(self) -> None:
         try:
             self.error_account_reg, self.error_account_number = error_account_normalise(
-                self.failure_choice, self.error_account_reg, self.error_account_number
+                self.failure_choice,
+                self.error_account_reg,
+                self.error_account_number,
+                waiting_fallback=self.waiting_fallback,
             )
         except ValidationFailed as exc:
             raise validation_error_from(exc) from exc

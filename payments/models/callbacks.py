@@ -1,7 +1,8 @@
 """Callback deliveries: one signed POST per (batch, status) to the payment system's callback URL
-(API.md, Callbacks).
+(API.md, Callbacks), and the events of the extensions (``Event``).
 
-Rows are written set-wise by ``payments.callbacks.callbacks_enqueue`` and sent by
+Rows are written set-wise by ``payments.callbacks.callbacks_enqueue`` (batch statuses) and by
+the stages whose changes a batch status does not show (``payments.callback_events``), and sent by
 ``callbacks_deliver``; the unique (batch, status) constraint is what makes a status be notified
 once, however often the enqueuer runs.
 """
@@ -15,7 +16,14 @@ from payments.models.pipeline import Batch
 
 
 class CallbackDelivery(models.Model):
-    """The notice of one batch status to one API client, and how sending it went."""
+    """The notice of one batch status (or one event) to one API client, and how sending it went."""
+
+    class Event(models.TextChoices):
+        BATCH_STATUS = "batch_status", _("Batch status changed")
+        # Payments of a batch changed while the batch did not: released from the waiting
+        # account, fallen back after waiting too long, held duplicates decided.
+        PAYMENTS_UPDATED = "payments_updated", _("Payments updated")
+        MISSING_ACCOUNTS = "missing_accounts", _("Recipients without a usable account")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -29,15 +37,22 @@ class CallbackDelivery(models.Model):
         on_delete=models.CASCADE,
         related_name="callback_deliveries",
     )
-    # Indexed by the unique (batch, status) constraint.
+    event = models.CharField(
+        _("event"), max_length=16, choices=Event.choices, default=Event.BATCH_STATUS
+    )
+    # Indexed by the unique (batch, status) constraint. None for the missing-accounts event.
     batch = models.ForeignKey(
         Batch,
         verbose_name=_("batch"),
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="callback_deliveries",
         db_index=False,
     )
-    status = models.CharField(_("batch status"), max_length=12, choices=Batch.Status.choices)
+    status = models.CharField(
+        _("batch status"), max_length=12, choices=Batch.Status.choices, blank=True
+    )
     payload = models.JSONField(_("payload"))
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.PENDING
@@ -54,7 +69,9 @@ class CallbackDelivery(models.Model):
         verbose_name_plural = _("callback deliveries")
         constraints = [
             models.UniqueConstraint(
-                fields=["batch", "status"], name="callback_delivery_once_per_status"
+                fields=["batch", "status"],
+                condition=Q(event="batch_status"),
+                name="callback_delivery_once_per_status",
             ),
         ]
         indexes = [
@@ -67,4 +84,4 @@ class CallbackDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.batch_id} {self.status} ({self.get_state_display()})"
+        return f"{self.batch_id or self.event} {self.status} ({self.get_state_display()})"

@@ -122,6 +122,8 @@ class PaymentStatus(models.TextChoices):
     STOPPED = "stopped", _("Stopped")
     FAILED = "failed", _("Failed (no account)")
     WAITING = "waiting", _("Waiting for an account")
+    # A possible duplicate of an earlier payment, held until it is confirmed or rejected.
+    HELD = "held", _("Held as a possible duplicate")
     FORWARDED = "forwarded", _("Forwarded to the bank")
     BANK_RECEIVED = "bank_received", _("Received by the bank")
     BANK_ERROR = "bank_error", _("Error in the bank")
@@ -136,7 +138,12 @@ FINAL_STATUSES = (
     PaymentStatus.BANK_ERROR,
 )
 # Statuses a payment may be stopped in (not yet forwarded, API.md Stop).
-STOPPABLE_STATUSES = (PaymentStatus.RECEIVED, PaymentStatus.COMPLETED, PaymentStatus.WAITING)
+STOPPABLE_STATUSES = (
+    PaymentStatus.RECEIVED,
+    PaymentStatus.COMPLETED,
+    PaymentStatus.WAITING,
+    PaymentStatus.HELD,
+)
 # Every legal status change; a statement-level trigger refuses any other (ARCHITECTURE.md 4).
 TRANSITIONS = (
     ("received", "rejected"),
@@ -144,12 +151,23 @@ TRANSITIONS = (
     ("received", "failed"),
     ("received", "waiting"),
     ("received", "stopped"),
+    ("received", "held"),
     ("completed", "forwarded"),
     ("completed", "stopped"),
     ("completed", "failed"),
+    # Re-attached at the cycle after its account was deleted, under the waiting account.
+    ("completed", "waiting"),
     ("waiting", "completed"),
     ("waiting", "failed"),
     ("waiting", "stopped"),
+    # The waiting account's fallback: a cheque to a recipient without an address is rejected.
+    ("waiting", "rejected"),
+    # A held duplicate: confirmed, it is attached like any received payment; rejected, stopped.
+    ("held", "completed"),
+    ("held", "failed"),
+    ("held", "waiting"),
+    ("held", "rejected"),
+    ("held", "stopped"),
     ("forwarded", "bank_received"),
     ("forwarded", "bank_error"),
 )
@@ -354,6 +372,8 @@ class Payment(models.Model):
     failure_handling = models.CharField(
         _("failure handling"), max_length=13, choices=FailureHandling.choices, blank=True
     )
+    # When it was put on the waiting account (kept after it is released, for its history).
+    waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
     bank_file = models.ForeignKey(
         BankFile,
         verbose_name=_("bank file"),
@@ -413,8 +433,27 @@ class Payment(models.Model):
             ),
             models.Index(fields=["bank_file"], name="payment_bank_file"),
             models.Index(fields=["los_unit", "received_at"], name="payment_unit_received"),
+            # The caseworkers' payment search, newest first, within their authority
+            # (docs/benchmarks.md, "Caseworker payment search").
+            models.Index(
+                fields=["authority", "received_at", "id"], name="payment_authority_received"
+            ),
+            models.Index(
+                fields=["authority", "status", "received_at", "id"],
+                name="payment_authority_status",
+            ),
+            models.Index(
+                fields=["authority", "return_code", "received_at", "id"],
+                name="payment_authority_return_code",
+            ),
             models.Index(fields=["recipient_number", "recipient_type"], name="payment_recipient"),
             models.Index(fields=["authority", "reference"], name="payment_authority_reference"),
+            # The waiting account and the held duplicates: few rows, read by every release.
+            models.Index(
+                fields=["status", "recipient"],
+                condition=Q(status__in=["waiting", "held"]),
+                name="payment_waiting_or_held",
+            ),
         ]
         triggers = [
             # A row trigger, fired only when the status changes. (A statement trigger joining

@@ -148,9 +148,23 @@ def benefit_update(
 def _failure_choice(value: str) -> str:
     if value not in ConnectionAgreement.FailureChoice.values:
         raise ValidationFailed(
-            _("Unknown failure choice %(value)s: use return, cheque or error_account.")
+            _("Unknown failure choice %(value)s: use return, cheque, error_account or waiting.")
             % {"value": value},
             field="failure_choice",
+            code="invalid_choice",
+        )
+    return value
+
+
+def _waiting_fallback(value: str) -> str:
+    if value not in ConnectionAgreement.WaitingFallback.values:
+        raise ValidationFailed(
+            _(
+                "Unknown fallback %(value)s after the waiting account: use return, cheque or "
+                "error_account."
+            )
+            % {"value": value},
+            field="waiting_fallback",
             code="invalid_choice",
         )
     return value
@@ -166,6 +180,7 @@ def agreement_request(
     error_account_reg: str = "",
     error_account_number: str = "",
     signed_at: datetime.date | None = None,
+    waiting_fallback: str = ConnectionAgreement.WaitingFallback.RETURN,
 ) -> ConnectionAgreement:
     """Record the authority's request to connect a payment system (status requested).
 
@@ -178,7 +193,10 @@ def agreement_request(
         % {"authority": authority},
     )
     choice = _failure_choice(failure_choice)
-    reg, number = error_account_normalise(choice, error_account_reg, error_account_number)
+    fallback = _waiting_fallback(waiting_fallback)
+    reg, number = error_account_normalise(
+        choice, error_account_reg, error_account_number, waiting_fallback=fallback
+    )
     existing = (
         ConnectionAgreement.objects.select_for_update()
         .filter(authority=authority, payment_system=payment_system)
@@ -197,6 +215,7 @@ def agreement_request(
     agreement = existing or ConnectionAgreement(authority=authority, payment_system=payment_system)
     agreement.status = Status.REQUESTED
     agreement.failure_choice = choice
+    agreement.waiting_fallback = fallback
     agreement.error_account_reg, agreement.error_account_number = reg, number
     agreement.signed_at = signed_at
     agreement.status_changed_at = timezone.now()
@@ -211,6 +230,7 @@ def agreement_request(
         data={
             "payment_system": payment_system.code,
             "failure_choice": choice,
+            "waiting_fallback": fallback,
             "reopened": existing is not None,
         },
     )
@@ -318,9 +338,11 @@ def agreement_failure_choice_change(
     failure_choice: str,
     error_account_reg: str = "",
     error_account_number: str = "",
+    waiting_fallback: str = ConnectionAgreement.WaitingFallback.RETURN,
 ) -> ConnectionAgreement:
-    """Change what happens to payments that cannot be completed; the old choice stays in the
-    agreement's history. Raises PermissionDenied, ValidationFailed, Conflict (terminated)."""
+    """Change what happens to payments that cannot be completed (with the waiting account: also
+    what happens after it); the old choice stays in the agreement's history. Raises
+    PermissionDenied, ValidationFailed, Conflict (terminated)."""
     agreement = (
         ConnectionAgreement.objects.select_for_update()
         .select_related("authority", "payment_system")
@@ -337,16 +359,26 @@ def agreement_failure_choice_change(
     if agreement.status == Status.TERMINATED:
         raise Conflict(_("The agreement is terminated."), code="agreement_terminated")
     choice = _failure_choice(failure_choice)
-    reg, number = error_account_normalise(choice, error_account_reg, error_account_number)
+    fallback = _waiting_fallback(waiting_fallback)
+    reg, number = error_account_normalise(
+        choice, error_account_reg, error_account_number, waiting_fallback=fallback
+    )
     before = {
         "failure_choice": agreement.failure_choice,
+        "waiting_fallback": agreement.waiting_fallback,
         "error_account_reg": agreement.error_account_reg,
         "error_account_number": agreement.error_account_number,
     }
-    after = {"failure_choice": choice, "error_account_reg": reg, "error_account_number": number}
+    after = {
+        "failure_choice": choice,
+        "waiting_fallback": fallback,
+        "error_account_reg": reg,
+        "error_account_number": number,
+    }
     if before == after:
         return agreement
     agreement.failure_choice = choice
+    agreement.waiting_fallback = fallback
     agreement.error_account_reg, agreement.error_account_number = reg, number
     with _history_context(actor, "agreement.failure_choice_change"):
         agreement.save(update_fields=list(after))

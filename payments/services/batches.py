@@ -8,7 +8,7 @@ all of it is stored, or (an envelope error, an unknown benefit, a malformed body
 import datetime
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,24 +17,30 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.audit import audit_record
 from accounts.models import ApiClient, LosUnit
 from nemkonto.errors import Conflict, ValidationFailed
 from payments.calendar import COPENHAGEN, CUT_OFF, add_bank_days, value_date_for_request
+from payments.dry_run import DryRunRows, DryRunTarget, staged_dry_run
 from payments.intake import Envelope, SpooledBody, read_batch
 from payments.intake_rows import stage_row
 from payments.models import BankAgreement, Batch, ConnectionAgreement
 from payments.pipeline import IntakeTarget, stage_rows, staged_insert, staged_unknown_benefits
 
 IDEMPOTENCY_KEY_MAX = 200
+# A batch may ask for a value date up to a year ahead (the bank-day calendar is known that far).
+VALUE_DATE_MAX_DAYS_AHEAD = 366
 _IDEMPOTENCY_LOCK = 7302
 
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """The 202 answer, and whether it is the replay of an earlier identical request."""
+    """The 202 answer, and whether it is the replay of an earlier identical request; for a dry
+    run, the answer's head and the rows' outcomes to stream after it (nothing stored)."""
 
     answer: dict[str, Any]
     replayed: bool
+    dry_run: DryRunRows | None = None
 
 
 def request_hash(body: SpooledBody, source_format: str, params: Mapping[str, Any]) -> str:
@@ -91,8 +97,6 @@ def _envelope_targets(client: ApiClient, envelope: Envelope) -> tuple[LosUnit, B
     def error(field: str, code: str, message: str) -> None:
         errors.append({"field": field, "code": code, "message": message})
 
-    if envelope.dry_run:
-        error("dry_run", "not_supported", _("Dry runs are not offered yet; send without dry_run."))
     if envelope.authority != authority.code:
         error(
             "authority",
@@ -165,6 +169,88 @@ def _refuse_unknown_benefits(client: ApiClient) -> None:
     )
 
 
+def _value_date(
+    envelope: Envelope, bank_agreement: BankAgreement, now: datetime.datetime
+) -> datetime.date:
+    """The batch's value date; ValidationFailed when the requested date is more than a year
+    ahead or before the bank agreement pays via NemKonto."""
+    requested = envelope.requested_value_date
+    latest = now.astimezone(COPENHAGEN).date() + datetime.timedelta(days=VALUE_DATE_MAX_DAYS_AHEAD)
+    if requested is not None and requested > latest:
+        raise ValidationFailed(
+            _("The requested value date can be at most %(days)d days ahead.")
+            % {"days": VALUE_DATE_MAX_DAYS_AHEAD},
+            field="requested_value_date",
+            code="too_far_ahead",
+        )
+    value_date = value_date_for_request(now, requested)
+    if value_date < bank_agreement.pays_from:
+        raise ValidationFailed(
+            _("The bank agreement %(number)s pays via NemKonto from %(date)s.")
+            % {"number": bank_agreement.number, "date": bank_agreement.pays_from.isoformat()},
+            field="bank_agreement",
+            code="bank_agreement_not_started",
+        )
+    return value_date
+
+
+def _stage(client: ApiClient, payments: Iterator[Any]) -> int:
+    """Check and COPY the rows into this transaction's staging table; returns how many.
+    ValidationFailed when there are none, or when they name benefits the authority lacks."""
+    received = stage_rows(stage_row(line, item).as_copy_row() for line, item in enumerate(payments))
+    if received == 0:
+        raise ValidationFailed(_("The batch has no payments."), field="payments", code="required")
+    _refuse_unknown_benefits(client)
+    return received
+
+
+def _dry_run(
+    client: ApiClient,
+    agreement: ConnectionAgreement,
+    envelope: Envelope,
+    payments: Iterator[Any],
+    now: datetime.datetime,
+) -> SubmitResult:
+    """Check the envelope and the rows as a submission would, work out the outcome of every
+    row, and roll it all back. Only an audit record of the dry run stays (who, how many rows,
+    the counts): it tells no more than the counts, and a run that shows which IDs exist does not
+    go unrecorded."""
+    with transaction.atomic():
+        unit, bank_agreement = _envelope_targets(client, envelope)
+        value_date = _value_date(envelope, bank_agreement, now)
+        received = _stage(client, payments)
+        rows = staged_dry_run(
+            DryRunTarget(
+                authority_id=agreement.authority_id,
+                payment_system_id=agreement.payment_system_id,
+                agreement=agreement,
+                requested_value_date=envelope.requested_value_date,
+                value_date=value_date,
+                now=now,
+            )
+        )
+        transaction.set_rollback(True)
+    audit_record(
+        actor=None,
+        action="batch.dry_run",
+        target=agreement,
+        authority=agreement.authority,
+        data={
+            "api_client": client.pk,
+            "los_unit": unit.code,
+            "received": received,
+            **rows.summary,
+        },
+    )
+    head = {
+        "dry_run": True,
+        "received": received,
+        "expected_value_date": value_date.isoformat(),
+        "cut_off": _cut_off(value_date).astimezone(COPENHAGEN).isoformat(),
+    }
+    return SubmitResult(answer=head, replayed=False, dry_run=rows)
+
+
 def batch_submit(
     *,
     client: ApiClient,
@@ -176,6 +262,7 @@ def batch_submit(
     now: datetime.datetime | None = None,
 ) -> SubmitResult:
     """Store a batch and queue its processing; returns the 202 answer (or the replay of it).
+    With ``dry_run`` in the envelope: the outcome of every row, and nothing stored.
 
     Raises ValidationFailed (envelope, benefits, idempotency key reused), Conflict (the same
     key still in progress), MalformedBody and BodyTooLarge (from reading the body).
@@ -184,29 +271,18 @@ def batch_submit(
     digest = request_hash(body, source_format, params)
     now = now or timezone.now()
     with transaction.atomic():
+        envelope, payments = read_batch(body, source_format, params)
+        envelope.check()
+        if envelope.dry_run:
+            # Nothing is created, so there is nothing to replay: the key is not looked at.
+            return _dry_run(client, agreement, envelope, payments, now)
         if key:
             replay = _replay(client, key, digest)
             if replay is not None:
                 return replay
-        envelope, payments = read_batch(body, source_format, params)
-        envelope.check()
         unit, bank_agreement = _envelope_targets(client, envelope)
-        value_date = value_date_for_request(now, envelope.requested_value_date)
-        if value_date < bank_agreement.pays_from:
-            raise ValidationFailed(
-                _("The bank agreement %(number)s pays via NemKonto from %(date)s.")
-                % {"number": bank_agreement.number, "date": bank_agreement.pays_from.isoformat()},
-                field="bank_agreement",
-                code="bank_agreement_not_started",
-            )
-        received = stage_rows(
-            stage_row(line, item).as_copy_row() for line, item in enumerate(payments)
-        )
-        if received == 0:
-            raise ValidationFailed(
-                _("The batch has no payments."), field="payments", code="required"
-            )
-        _refuse_unknown_benefits(client)
+        value_date = _value_date(envelope, bank_agreement, now)
+        received = _stage(client, payments)
         batch = Batch.objects.create(
             authority_id=agreement.authority_id,
             payment_system_id=agreement.payment_system_id,
@@ -238,7 +314,9 @@ def batch_submit(
         )
         answer = batch_answer(batch)
         Batch.objects.filter(pk=batch.pk).update(answer=answer)
-        transaction.on_commit(lambda: _queue_processing(str(batch.pk)))
+        # Robust: with the broker away the batch is still stored and answered (the error is
+        # logged), and the sweeper queues its processing once the broker is back.
+        transaction.on_commit(lambda: _queue_processing(str(batch.pk)), robust=True)
     return SubmitResult(answer=answer, replayed=False)
 
 

@@ -134,9 +134,10 @@ def payments_stop_for_client(
 
 
 @transaction.atomic
-def payments_stop(*, actor: User, payment_ids: list[int]) -> dict[int, str]:
+def payments_stop(*, actor: User, payment_ids: list[int], reason: str = "") -> dict[int, str]:
     """A caseworker stops pending payments of the LOS units where they hold *stop pending
     payments*: per id ``stopped`` or the refusal (payments outside that scope: ``not_found``).
+    The caseworker's ``reason`` (the portal asks for one) is kept in the audit record.
 
     Raises PermissionDenied (no stop profile on any unit: nothing changes) and ValidationFailed
     (no ids, or more than 10,000).
@@ -176,6 +177,7 @@ def payments_stop(*, actor: User, payment_ids: list[int]) -> dict[int, str]:
         authority=actor.authority,
         data={
             "payment_ids": ids,
+            "reason": reason.strip()[:500],
             "stopped": sorted(stopped),
             "refused": {str(pk): answer for pk, answer in results.items() if answer != STOPPED},
         },

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import Authority, Bank, LosUnit, User
 from accounts.tests.factories import grant
 from payments.models import PaymentSystem
+from payments.tests.callback_receiver import receiver_fixture  # noqa: F401 - the receiver
 from payments.tests.helpers import employee
 from payments.tests.pipeline_world import World, build_world
 

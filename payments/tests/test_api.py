@@ -239,6 +239,33 @@ def test_error_account_choice_without_account_is_refused_with_the_field(
     assert ConnectionAgreement.objects.get().failure_choice == "return"
 
 
+def test_the_local_administrator_chooses_the_waiting_account(api, authority, local_admin, system):
+    agreement_with(authority, system, Status.ACTIVE)
+    login(api, local_admin)
+    url = reverse("payments-agreement-failure-choice", args=["kbh", "kmd-ydelse"])
+    refused = api.put(
+        url, {"failure_choice": "waiting", "waiting_fallback": "error_account"}, format="json"
+    )
+    changed = api.put(
+        url,
+        {
+            "failure_choice": "waiting",
+            "waiting_fallback": "error_account",
+            "error_account": {"reg": "3001", "number": "4711"},
+        },
+        format="json",
+    )
+
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "error_account_reg"
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["failure_choice"], changed.json()["waiting_fallback"]) == (
+        "waiting",
+        "error_account",
+    )
+    assert ConnectionAgreement.objects.get().error_account_number == "0000004711"
+
+
 def test_readiness_endpoint_answers_items_with_reasons(api, authority, local_admin):
     login(api, local_admin)
     answer = api.get(reverse("payments-readiness", args=["kbh"])).json()

@@ -6,10 +6,7 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,70 +27,12 @@ from payments.callbacks import (
     callbacks_enqueue,
 )
 from payments.models import Batch, CallbackDelivery, ConnectionAgreement, Payment
+from payments.tests.callback_receiver import Received, Receiver
 from payments.tests.pipeline_world import World
 
 pytestmark = pytest.mark.django_db
 
 ENDPOINT = "/api/v1/callback"
-
-
-# --- A receiver: a real HTTP server in a thread ------------------------------------------------
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    # Status codes to answer with, in order; 200 once they run out.
-    answers: list[int] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            state.requests.append(
-                Received(
-                    method=self.command,
-                    path=self.path,
-                    headers={key.lower(): value for key, value in self.headers.items()},
-                    body=self.rfile.read(length),
-                )
-            )
-            code = state.answers.pop(0) if state.answers else 200
-            self.send_response(code)
-            if 300 <= code < 400:
-                self.send_header("Location", state.url + "/elsewhere")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_POST = _answer
-        do_GET = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def signed_by(secret: str, request: Received) -> bool:

@@ -3,8 +3,9 @@
 It plays every bank's part of the file-drop adapter: it takes the pain.001 files waiting in each
 bank's outbox (``NEMKONTO_BANK_DIR/<reg>/outbox``), answers each with a pain.002 (accepted or
 rejected per transaction, with ISO reasons) and a camt.054 (booked) in the bank's inbox, and
-moves the file to ``delivered``. It never touches the database: the system applies the answers
-(``bank_answers_collect``, every few seconds by Celery beat).
+moves the file to ``delivered``. A file whose message id it took before is refused (moved to
+``duplicates``), as banks refuse a duplicate message id. It never touches the database: the
+system applies the answers (``bank_answers_collect``, every few seconds by Celery beat).
 """
 
 import json
@@ -28,6 +29,14 @@ def answer_waiting_files(root: Path, *, reject_rate: float, seed: str) -> list[d
         inbox.mkdir(exist_ok=True)
         delivered.mkdir(exist_ok=True)
         for path in sorted(outbox.glob("*.xml")):
+            if (delivered / path.name).exists():
+                # A message id taken before (sent again after the sender crashed before it
+                # recorded the delivery): refused, as banks refuse a duplicate message id.
+                duplicates = outbox.parent / "duplicates"
+                duplicates.mkdir(exist_ok=True)
+                os.replace(path, duplicates / f"{path.name}.{time.time_ns()}")
+                answered.append({"bank": outbox.parent.name, "file": path.name, "duplicate": True})
+                continue
             answer = answer_pain001(
                 path, inbox, reject_rate=reject_rate, seed=seed, now=timezone.now()
             )
@@ -64,6 +73,10 @@ class Command(BaseCommand):
             for entry in answer_waiting_files(root, reject_rate=rate, seed=options["seed"]):
                 if options["json"]:
                     self.stdout.write(json.dumps(entry))
+                elif entry.get("duplicate"):
+                    self.stdout.write(
+                        f"bank {entry['bank']}: refused {entry['file']} (message id taken before)"
+                    )
                 else:
                     self.stdout.write(
                         f"bank {entry['bank']}: answered {entry['file']} "
