@@ -1,20 +1,24 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from portal import views
+from portal import oidc_views, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("om-nemkonto/", views.about, name="about"),
+    path("log-ind/", oidc_views.login_page, name="login"),
+    path("log-ind/svar/", oidc_views.login_callback, name="login-callback"),
+    path("log-ind/mitid/", oidc_views.login_start, {"method": "mitid"}, name="login-mitid"),
     path(
-        "log-ind/",
-        auth_views.LoginView.as_view(
-            template_name="portal/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
+        "log-ind/mitid-erhverv/",
+        oidc_views.login_start,
+        {"method": "mitid-erhverv"},
+        name="login-mitid-erhverv",
     ),
-    path("log-ud/", auth_views.LogoutView.as_view(), name="logout"),
-    path("aktiver/", views.activate, name="activate"),
+    path("log-ud/", oidc_views.logout_view, name="logout"),
+    path("", include("portal.citizen.urls")),  # /min-nemkonto/... and /aktiver/
+    path("sagsbehandler/", include("portal.caseworker.urls")),
+    path("betalinger/", include("portal.payments.urls")),
+    path("administration/", include("portal.administration.urls")),
 ]

@@ -34,13 +34,14 @@ def test_front_page_is_danish_by_default(client):
     assert "Hvem er du?" in html
     for card in ("Borger", "Virksomhed", "Myndighed/sagsbehandler"):
         assert card in html
-    assert "Log-in med MitID kommer med borgerportalen." in html
+    assert "Kommer snart" not in html
     assert "Gå til sidens indhold" in html  # the skip link
 
 
-def test_front_page_links_caseworkers_to_the_login_and_everyone_to_the_about_page(client):
+def test_front_page_links_every_kind_of_user_to_the_login_and_to_the_about_page(client):
     html = page(client, "/")
-    assert f'href="{reverse("portal:login")}"' in html
+    assert html.count(f'href="{reverse("portal:login-mitid")}"') == 1  # citizens
+    assert html.count(f'href="{reverse("portal:login-mitid-erhverv")}"') == 2  # business, staff
     assert 'href="/om-nemkonto/"' in html
 
 
@@ -196,24 +197,10 @@ def test_header_shows_the_signed_in_user_with_a_log_out_form(rf):
     assert "Log af</button>" in header
 
 
-def test_authority_staff_log_in_and_out_on_the_portal(client):
-    from accounts.tests.factories import EmployeeFactory
-
-    EmployeeFactory.create(username="sb", password="sikker-adgangskode-1", first_name="Søren")
+def test_login_page_offers_mitid_and_mitid_erhverv(client):
     html = page(client, reverse("portal:login"))
-    assert "Log ind for myndighedernes medarbejdere" in html
-
-    wrong = client.post(reverse("portal:login"), {"username": "sb", "password": "forkert"})
-    assert wrong.status_code == 200
-    assert "Der er et problem" in wrong.content.decode()
-    assert "_auth_user_id" not in client.session
-
-    right = client.post(
-        reverse("portal:login"), {"username": "sb", "password": "sikker-adgangskode-1"}
-    )
-    assert right.status_code == 302
-    assert right["Location"] == reverse("portal:home")
-    assert "Søren" in page(client, "/")
-
-    client.post(reverse("portal:logout"))
+    assert "Log ind på NemKonto" in html
+    assert f'href="{reverse("portal:login-mitid")}">Log ind med MitID</a>' in html
+    assert f'href="{reverse("portal:login-mitid-erhverv")}">Log ind med MitID Erhverv</a>' in html
+    assert f'href="{reverse("admin:index")}"' in html  # operators keep the admin's log-in
     assert "_auth_user_id" not in client.session
