@@ -6,14 +6,14 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen
 
-.PHONY: run test install assets messages lint typecheck pytest bench db-stop clean
+.PHONY: run test test-faults install assets messages lint typecheck pytest audit bench db-stop clean
 
 ## run: install, prepare the database, load demo data, start web + worker + beat (Ctrl-C stops all)
 run: install assets messages
 	$(RUN) python -m nemkonto.stack
 
-## test: install, then lint, type checks and the whole test suite
-test: install assets messages lint typecheck pytest
+## test: install, then lint, type checks, the whole test suite and the dependency audit
+test: install assets messages lint typecheck pytest audit
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -36,6 +36,14 @@ typecheck:
 # Without DATABASE_URL the tests run against the embedded PostgreSQL, stopped again afterwards.
 pytest:
 	$(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
+
+## test-faults: only the fault-tolerance tests (tests/faults; they are part of `make test` too)
+test-faults: install
+	$(RUN) python -m nemkonto.embedded_db -- python -m pytest tests/faults -m faults $(PYTEST_ARGS)
+
+## audit: known vulnerabilities in the locked dependencies (pip-audit; needs pypi.org)
+audit: install
+	bash scripts/audit.sh $(RUN)
 
 ## bench: the benchmarks (they measure and print; not part of `make test`)
 bench: install

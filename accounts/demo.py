@@ -8,8 +8,9 @@ from typing import Any
 from accounts import services
 from accounts.models import Authority, Grant, LosUnit, RoleProfile, User
 
-# Printed with the logins; refused in production like all demo data.
-DEMO_PASSWORD = "demo-2026-nemkonto"  # noqa: S105
+# Employees log in with MitID Erhverv (locally: the demo identities of the local OpenID
+# provider, portal.demo_identities), never with a password.
+LOGIN_WITH = "MitID Erhverv"
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,6 @@ def _employee(actor: User, authority: Authority, spec: DemoEmployee) -> User:
             last_name=spec.last_name,
             email=f"{spec.username}@{authority.code}.example.dk",
         )
-        # Employees log in with MitID Erhverv in production; the demo gives them a password.
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
     for profile_code, unit_code in spec.grants:
         profile = RoleProfile.objects.get(code=profile_code)
         unit = LosUnit.objects.get(authority=authority, code=unit_code)
@@ -90,7 +88,7 @@ def demo_organisation_load(*, actor: User, spec: DemoAuthority) -> dict[str, Any
         "logins": [
             {
                 "username": e.username,
-                "password": DEMO_PASSWORD,
+                "login_with": LOGIN_WITH,
                 "role": e.role,
                 "authority": authority.code,
                 "profiles": sorted({code for code, _unit in e.grants}),

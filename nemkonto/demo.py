@@ -2,8 +2,9 @@
 nothing. Each domain app contributes its part (``accounts.demo``, ``payments.demo``); this module
 says what the demo world contains.
 
-The demo logins use fixed passwords that are printed; loading refuses to run unless the settings
-allow demo data (never in production).
+The operator's demo login uses a fixed password that is printed (the admin); everyone else logs in
+through the local OpenID provider (``portal.demo_identities``). Loading refuses to run unless the
+settings allow demo data (never in production).
 """
 
 import datetime

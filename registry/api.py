@@ -13,10 +13,7 @@ One APIView per operation; every write is one service call, so a refused request
 (except a wrong activation code, which must count). Errors are problem documents.
 """
 
-import csv
 import datetime
-import io
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import FileResponse, StreamingHttpResponse
@@ -44,6 +41,7 @@ from nemkonto.api_support import (
     problems,
     request_actor,
 )
+from nemkonto.csv_safe import csv_lines
 from nemkonto.errors import NotFound, PermissionDenied, ValidationFailed
 from registry import selectors
 from registry.api_auth import (
@@ -803,7 +801,7 @@ class CaseworkerSpecificAccountApi(CaseworkerApi):
         operation_id="caseworker_specific_account_delete",
         summary="Delete a specific account",
         tags=[TAG_CASEWORKER],
-        responses={204: None, **problems(404, 409)},
+        responses={204: None, **problems(404, 409, 422)},
     )
     def delete(self, request: Request, id_type: str, id_number: str, benefit: str) -> Response:
         found = self._find(request, id_type, id_number, benefit)
@@ -882,34 +880,26 @@ class ControlListApi(UserApi):
                 _("The period ends before it begins."), field="to", code="invalid_period"
             )
         rows = selectors.control_list(authority=authority, date_from=date_from, date_to=date_to)
-
-        def lines() -> Iterator[str]:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(CONTROL_COLUMNS)
-            for row in rows:
-                writer.writerow(
-                    [
-                        row.at.isoformat(),
-                        row.object,
-                        row.event,
-                        row.recipient_type,
-                        row.recipient_id,
-                        row.benefit,
-                        row.account,
-                        row.locked,
-                        row.end_date,
-                        row.channel,
-                        row.by,
-                        row.version,
-                    ]
-                )
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-            yield buffer.getvalue()
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        cells = (
+            [
+                row.at.isoformat(),
+                row.object,
+                row.event,
+                row.recipient_type,
+                row.recipient_id,
+                row.benefit,
+                row.account,
+                row.locked,
+                row.end_date,
+                row.channel,
+                row.by,
+                row.version,
+            ]
+            for row in rows
+        )
+        response = StreamingHttpResponse(
+            csv_lines(CONTROL_COLUMNS, cells), content_type="text/csv; charset=utf-8"
+        )
         name = f"kontrolliste-{authority.code}-{date_from}-{date_to}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -945,7 +935,7 @@ class LetterListApi(UserApi):
         description="Operators only. `status`: unprinted, printed or sent.",
         tags=[TAG_OPERATORS],
         parameters=[OpenApiParameter("status", str), *CURSOR_PARAMETERS],
-        responses={200: LetterOutputSerializer(many=True), **problems()},
+        responses={200: LetterOutputSerializer(many=True), **problems(422)},
     )
     def get(self, request: Request) -> Response:
         wanted = request.query_params.get("status") or None

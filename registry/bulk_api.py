@@ -82,6 +82,8 @@ class BulkJSONParser(BaseParser):
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as error:
             raise exceptions.ParseError(_("The body is not valid JSON: %s") % error) from None
+        except RecursionError:
+            raise exceptions.ParseError(_("The JSON is nested too deeply.")) from None
         return _Body(data, body_digest(raw))
 
 

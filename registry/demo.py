@@ -77,8 +77,7 @@ from registry.services import (
 from registry.services.activation import VIA_PHONE, code_hash
 from registry.synthetic_register import generate_register
 
-# Printed with the logins; refused in production like all demo data.
-CITIZEN_PASSWORD = "borger-demo-2026"  # noqa: S105
+# Printed with the clients; refused in production like all demo data.
 BANK_CLIENT_ID = "demo-bank-3000"
 BANK_CLIENT_SECRET = "demo-secret-bank-3000-2026"  # noqa: S105
 ACTIVATED_CODE = "20260411"  # used at once by the demo itself
@@ -236,7 +235,7 @@ def _login(spec: DemoRecipient) -> User:
         user = User.objects.create_user(
             spec.login,
             email=f"{spec.login}@borger.example.dk",
-            password=CITIZEN_PASSWORD,
+            password=None,  # citizens and businesses log in with MitID / MitID Erhverv
             first_name=first,
             last_name=last,
             kind=kind,
@@ -390,7 +389,7 @@ def _describe(spec: DemoRecipient, recipient: Recipient) -> dict[str, Any]:
         "type": spec.id_type,
         "id": spec.number,
         "name": spec.name,
-        "login": ({"username": spec.login, "password": CITIZEN_PASSWORD} if spec.login else None),
+        "login": ({"username": spec.login} if spec.login else None),
         "nemkonto": _nemkonto(selectors.nemkonto_at(recipient=recipient)),
         "waiting": _nemkonto(waiting),
         "activation": _pending_code(waiting),
@@ -474,7 +473,7 @@ def demo_registry_load(
         "logins": [
             {
                 "username": spec.login,
-                "password": CITIZEN_PASSWORD,
+                "login_with": "MitID" if spec.id_type == "CPR" else "MitID Erhverv",
                 "role": "citizen" if spec.id_type == "CPR" else "business",
                 "recipient": {"type": spec.id_type, "id": spec.number},
             }

@@ -75,11 +75,15 @@ class Stack:
         self.with_beat = beat
         self.web: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.beat: subprocess.Popen[bytes] | None = None
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, command: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = (self.tmp_path / f"{name}.log").open("ab")
-        return subprocess.Popen(command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=log)
+        env = {**self.env, **(env or {})}
+        return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=log)
 
     def start(self) -> None:
         # The database cache (used when REDIS_URL is empty) needs its table, as in `make run`.
@@ -108,17 +112,22 @@ class Stack:
         wait_for_http(f"{self.base_url}/healthz", self.web)
 
     def start_worker(self) -> None:
-        """Start (or, after it was killed, restart) the worker."""
+        """Start (or, after it was killed, restart) the worker. Each call starts one more, named
+        ``workerN``: its Celery hostname and its database sessions' application_name."""
+        name = f"worker{len(self.workers) + 1}"
         self.worker = self._spawn(
             "worker",
             [
                 *(sys.executable, "-m", "celery", "-A", "nemkonto", "worker"),
                 *("--pool", "solo", "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
+                *("--hostname", f"{name}@%h"),
             ],
+            env={"PGAPPNAME": name},
         )
+        self.workers.append(self.worker)
 
     def stop(self) -> None:
-        for process in (self.web, self.worker, self.beat):
+        for process in dict.fromkeys((self.web, self.worker, *self.workers, self.beat)):
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:

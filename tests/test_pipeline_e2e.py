@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.api_clients import api_client_create
-from accounts.models import ApiClient
+from accounts.models import ApiClient, DataChange
 from payments.models import BankFile, Batch, ConnectionAgreement, Payment, PaymentSystem
 from payments.tests.pipeline_world import (
     CPR_NOT_IN_REGISTER,
@@ -247,6 +247,12 @@ def test_a_batch_ends_with_the_right_return_code_for_every_row(stack_factory, tm
     sent = {p.reference for p in Payment.objects.filter(bank_file__isnull=False)}
     assert sent == {"COMPLETE", "NEMKONTO", "SPECIFIC", "BANK-REJECTS", "CHEQUE", "ERROR-ACCOUNT"}
     assert_every_payment_final_and_in_one_file(batch_ids)
+    # Who wrote the payments: the API request of the payment system, then the worker's tasks.
+    writers = set(
+        DataChange.objects.filter(table_name="payments_payment").values_list("channel", "source")
+    )
+    assert ("api", "POST /api/v1/batches") in writers
+    assert ("task", "payments.tasks.batch_process") in writers
 
 
 def _active_query(fragment: str) -> bool:

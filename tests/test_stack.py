@@ -80,6 +80,7 @@ def launcher_env(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "NEMKONTO_PORT": str(free_port()),
+        "NEMKONTO_OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",
         "CELERY_BROKER_URL": "",
         "REDIS_URL": "",
         "CELERY_BROKER_FOLDER": str(tmp_path / "broker"),
@@ -114,7 +115,15 @@ def test_embedded_launcher_runs_everything_and_stops_it_all(launcher_env, tmp_pa
             # Loading the demo data again (second run) duplicates nothing.
             assert _operator_count(pgdata) == 1
             children = _children_of(launcher.process.pid)
-            assert len(children) == 4  # web, worker, beat, simulated bank
+            assert len(children) == 5  # web, worker, beat, simulated bank, OpenID provider
+            assert re.search(
+                r"^\s+nemby-sagsbehandler\s+MitID Erhverv\s+caseworker", output, re.MULTILINE
+            )
+            assert re.search(r"^\s+demo-karen\s+MitID\s+citizen", output, re.MULTILINE)
+            assert f"Log in:        http://127.0.0.1:{launcher.port}/log-ind/" in output
+            provider = launcher_env["NEMKONTO_OIDC_ISSUER"]
+            with urllib.request.urlopen(f"{provider}/.well-known/openid-configuration") as answer:
+                assert answer.status == 200
         finally:
             returncode = launcher.interrupt()
         assert returncode == 0, launcher.output()

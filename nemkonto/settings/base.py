@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "guardian",
     "pgtrigger",
     "pghistory",
+    "axes",
     "nemkonto",
     "accounts",
     "registry",
@@ -45,15 +47,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "nemkonto.middleware.ApiLanguageMiddleware",
+    "nemkonto.middleware.NulCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.data_changes.DataChangeContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.session_limit.SessionLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: answers a locked-out password log-in with the lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 AUTH_USER_MODEL = "accounts.User"
@@ -72,12 +80,15 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # Password log-ins (the operators' admin): refused while the username is locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -106,6 +117,9 @@ def database_settings(connection: dict[str, str]) -> dict[str, object]:
         **connection,
         "OPTIONS": options,
         "CONN_MAX_AGE": 0,
+        # The pool checks a connection as it hands it out: after a database restart its idle
+        # connections are dead, and none of them may fail a request or a task.
+        "CONN_HEALTH_CHECKS": True,
         "ATOMIC_REQUESTS": False,
     }
 
@@ -139,7 +153,11 @@ else:
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# Kombu's transport options as JSON. For a Redis broker, ``visibility_timeout`` (default one hour)
+# is how long a task taken by a worker that died waits before it is delivered again.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = env.json(
+    "CELERY_BROKER_TRANSPORT_OPTIONS", default={}
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -192,6 +210,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "payments.tasks.pipeline_sweep",
         "schedule": timedelta(seconds=env.int("NEMKONTO_SWEEP_EVERY_SECONDS", default=60)),
     },
+    # Before the 06:00 cycle: payments that waited too long get the agreement's fallback (and
+    # leave in that cycle when it is a cheque or the error account).
+    "payments-waiting-expire": {
+        "task": "payments.tasks.waiting_expire",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    # The missing-account webhook's catch-all scan (changes are scanned at once, see tasks).
+    "payments-missing-accounts-scan": {
+        "task": "payments.tasks.missing_accounts_scan",
+        "schedule": crontab(minute=0),
+    },
+    # Accepted payments still not booked this long after their value date are "missing".
+    "payments-reconciliation-sweep": {
+        "task": "payments.tasks.reconciliation_sweep",
+        "schedule": crontab(hour=18, minute=0),
+    },
 }
 
 # --- Internationalisation ------------------------------------------------------------------
@@ -217,10 +251,78 @@ LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
 
+# --- Log-in with OpenID Connect (MitID, MitID Erhverv) ----------------------------------------
+# One broker (e.g. NemLog-in or a commercial MitID broker) for both buttons of the log-in page;
+# each button sends its ACR value (a broker that tells MitID from MitID Erhverv by ACR, such as
+# urn:grn:authn:dk:mitid:business, is configured here), and its answer must carry the claim of
+# its kind: a CPR number for MitID, a CVR number for MitID Erhverv.
+# Locally `make run` starts oidc-provider-mock on NEMKONTO_OIDC_ISSUER (portal/oidc_provider).
+NEMKONTO_OIDC_ISSUER = env("NEMKONTO_OIDC_ISSUER", default="http://127.0.0.1:9400").rstrip("/")
+NEMKONTO_OIDC_CLIENT_ID = env("NEMKONTO_OIDC_CLIENT_ID", default="nemkonto-local")
+NEMKONTO_OIDC_CLIENT_SECRET = env("NEMKONTO_OIDC_CLIENT_SECRET", default="local-development-only")
+NEMKONTO_OIDC_SCOPE = env("NEMKONTO_OIDC_SCOPE", default="openid profile")
+NEMKONTO_OIDC_ACR_CITIZEN = env(
+    "NEMKONTO_OIDC_ACR_CITIZEN", default="https://data.gov.dk/concept/core/nsis/loa/Substantial"
+)
+NEMKONTO_OIDC_ACR_BUSINESS = env(
+    "NEMKONTO_OIDC_ACR_BUSINESS", default="https://data.gov.dk/concept/core/nsis/loa/Substantial"
+)
+# The claims that carry the CPR number, the CVR number of the organisation and the employee's
+# stable identifier (matched against the username of an existing authority employee).
+NEMKONTO_OIDC_CLAIM_CPR = env(
+    "NEMKONTO_OIDC_CLAIM_CPR", default="https://data.gov.dk/model/core/eid/cprNumber"
+)
+NEMKONTO_OIDC_CLAIM_CVR = env(
+    "NEMKONTO_OIDC_CLAIM_CVR", default="https://data.gov.dk/model/core/eid/professional/cvr"
+)
+NEMKONTO_OIDC_CLAIM_EMPLOYEE = env("NEMKONTO_OIDC_CLAIM_EMPLOYEE", default="sub")
+NEMKONTO_OIDC_TIMEOUT_SECONDS = env.float("NEMKONTO_OIDC_TIMEOUT_SECONDS", default=10.0)
+
+# --- Content Security Policy (Django's CSP middleware; docs/security.md) ------------------------
+# Pages load only this site's own files: the design system's CSS, JavaScript, fonts and icons,
+# and no inline script or style (a template that truly needs one marks it with
+# nonce="{{ csp_nonce }}"; tests/hostile/test_web_security.py checks the templates and every
+# admin page). Forms post to this site; logging out may redirect to the OpenID Connect provider.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, NEMKONTO_OIDC_ISSUER],
+}
+
+# Sessions end after SESSION_COOKIE_AGE seconds without a request (idle) and, however busy,
+# NEMKONTO_SESSION_MAX_SECONDS after the log-in (portal.session_limit.SessionLimitMiddleware).
+SESSION_COOKIE_AGE = env.int("NEMKONTO_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+NEMKONTO_SESSION_MAX_SECONDS = env.int("NEMKONTO_SESSION_MAX_SECONDS", default=8 * 60 * 60)
+
 # --- The registry ---------------------------------------------------------------------------
 # Activation codes of caseworker changes: days valid and wrong attempts allowed.
 NEMKONTO_ACTIVATION_DAYS = env.int("NEMKONTO_ACTIVATION_DAYS", default=14)
 NEMKONTO_ACTIVATION_MAX_ATTEMPTS = env.int("NEMKONTO_ACTIVATION_MAX_ATTEMPTS", default=5)
+# Password log-ins (operators, Django admin): a username is locked out after
+# AXES_FAILURE_LIMIT failures from one address, for AXES_COOLOFF_TIME; a success resets it.
+AXES_FAILURE_LIMIT = env.int("NEMKONTO_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("NEMKONTO_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# Look-up allowance per caseworker and API client (token bucket; registry/services/allowance.py).
+NEMKONTO_LOOKUP_ALLOWANCE = env.int("NEMKONTO_LOOKUP_ALLOWANCE", default=60)
+NEMKONTO_LOOKUP_REFILL_PER_MINUTE = env.int("NEMKONTO_LOOKUP_REFILL_PER_MINUTE", default=30)
+NEMKONTO_LOOKUP_MISS_PENALTY = env.int("NEMKONTO_LOOKUP_MISS_PENALTY", default=10)
+# Fraud holds: NemKonto changes that look risky wait for an operator (registry/services/risk.py).
+NEMKONTO_RISK_WINDOW_DAYS = env.int("NEMKONTO_RISK_WINDOW_DAYS", default=7)
+NEMKONTO_RISK_MAX_CHANGES = env.int("NEMKONTO_RISK_MAX_CHANGES", default=4)
+NEMKONTO_RISK_SHARED_RECIPIENTS = env.int("NEMKONTO_RISK_SHARED_RECIPIENTS", default=3)
+NEMKONTO_RISK_LARGE_PAYMENT_ORE = env.int("NEMKONTO_RISK_LARGE_PAYMENT_ORE", default=5_000_000)
 # Key of the keyed hash of CPR numbers in the look-up log (empty: derived from SECRET_KEY).
 # Changing it cuts old log rows off from the citizen's "who looked me up" view.
 NEMKONTO_LOOKUP_HASH_KEY = env("NEMKONTO_LOOKUP_HASH_KEY", default="")
@@ -246,6 +348,15 @@ NEMKONTO_BANK_ADAPTER = env(
 )
 # A batch or bank file that has not moved for this long is resumed by the sweeper.
 NEMKONTO_SWEEP_AFTER = timedelta(seconds=env.int("NEMKONTO_SWEEP_AFTER_SECONDS", default=120))
+# The waiting account: days a payment may wait for the recipient's account before the
+# agreement's fallback applies (payments.waiting).
+NEMKONTO_WAITING_DAYS = env.int("NEMKONTO_WAITING_DAYS", default=30)
+# The duplicate guard: a payment repeating one received this many days before it (same
+# authority, recipient, benefit, amount and month) is held for confirmation; 0 turns it off.
+NEMKONTO_DUPLICATE_WINDOW_DAYS = env.int("NEMKONTO_DUPLICATE_WINDOW_DAYS", default=35)
+# Bank reconciliation: bank days after the value date before an accepted payment that no camt.054
+# booked is listed as missing (earlier, when a booking report for its file has arrived).
+NEMKONTO_RECONCILE_AFTER_BANK_DAYS = env.int("NEMKONTO_RECONCILE_AFTER_BANK_DAYS", default=2)
 
 # Demo data (fixed, printed passwords) may only be loaded where this is on: local, never production.
 NEMKONTO_DEMO_DATA_ALLOWED = False
@@ -258,7 +369,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["nemkonto.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
@@ -272,6 +383,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "nemkonto.api_support.document_common_problems",
+    ],
     # Distinct names for the enums of fields that share a name ("status").
     "ENUM_NAME_OVERRIDES": {
         "AgreementStatusEnum": "payments.models.ConnectionAgreement.Status",
@@ -328,5 +443,7 @@ LOGGING = {
         # WeasyPrint and fontTools log every layout step at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # django-axes logs every failed log-in at INFO; its lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -26,6 +26,10 @@ class Notice(models.Model):
         SPECIFIC_CHANGED = "specific_changed", _("Specific account created or changed")
         SPECIFIC_DELETED = "specific_deleted", _("Specific account deleted")
         OLD_ACCOUNT = "old_account", _("Account no longer used")
+        # The waiting account (payments.waiting): a payment waits for the recipient's account,
+        # and is on its way once they registered one.
+        PAYMENT_WAITING = "payment_waiting", _("Payment waiting for an account")
+        PAYMENT_RELEASED = "payment_released", _("Waiting payment on its way")
 
     class Channel(models.TextChoices):
         EMAIL = "email", _("E-mail")

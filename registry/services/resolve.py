@@ -12,14 +12,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.functions import Function
 from accounts.models import ApiClient, Authority, User
-from nemkonto.errors import ValidationFailed
+from accounts.selectors import units_for
+from nemkonto.errors import PermissionDenied, ValidationFailed
 from payments.models import Benefit
 from registry.identifiers import MASK, IdentifierError, IdKind, parse_recipient_id
 from registry.models import LookupLog, NemKonto, Recipient, SpecificAccount
 from registry.selectors import Resolution, account_resolve, specific_account_list
-from registry.services.common import not_in_register, parse_recipient
+from registry.services.allowance import lookup_allowance_penalise, lookup_allowance_take
+from registry.services.common import is_employee, not_in_register, parse_recipient
 from registry.services.lookups import cpr_hashes, lookup_log_write, lookup_log_write_many
+from registry.services.specific import may_maintain_specific_accounts
 
 BULK_LIMIT = 10_000
 BULK_PURPOSE = "bulk resolve"
@@ -40,6 +44,12 @@ def clean_purpose(purpose: str | None, *, required: bool = True, default: str = 
         raise ValidationFailed(
             _("The purpose can have at most 200 characters."), field="purpose", code="max_length"
         )
+    if not purpose.isprintable():
+        raise ValidationFailed(
+            _("The purpose contains control characters."),
+            field="purpose",
+            code="control_characters",
+        )
     return purpose
 
 
@@ -52,7 +62,8 @@ def benefit_for(authority: Authority, code: str | None) -> Benefit | None:
     """The authority's benefit with ``code`` (None when no code); ValidationFailed if unknown."""
     if code is None or code == "":
         return None
-    benefit = Benefit.objects.filter(authority=authority, code=code).first()
+    printable = code.isprintable()  # a NUL could not even be looked for in PostgreSQL
+    benefit = Benefit.objects.filter(authority=authority, code=code).first() if printable else None
     if benefit is None:
         raise ValidationFailed(
             _("The authority has no benefit %(code)s.") % {"code": code},
@@ -112,10 +123,12 @@ def account_lookup(
     kind, number = parse_recipient(id_type, id_number, prefix="")
     cleaned = clean_purpose(purpose)
     benefit = benefit_for(client_authority(client), benefit_code)
+    lookup_allowance_take(caller=client)
     found = _account_lookup(
         client=client, kind=kind, number=number, benefit=benefit, purpose=cleaned
     )
     if found.recipient is None or found.resolution is None:
+        lookup_allowance_penalise(caller=client)
         raise not_in_register("")
     return found.recipient, found.resolution
 
@@ -268,12 +281,24 @@ class CaseworkerLookup:
 
 
 @transaction.atomic
-def _caseworker_lookup(*, actor: User, kind: str, number: str, purpose: str) -> CaseworkerLookup:
+def _caseworker_lookup(
+    *,
+    actor: User,
+    kind: str,
+    number: str,
+    purpose: str,
+    channel: LookupLog.Channel = LookupLog.Channel.API,
+    with_accounts: bool = True,
+) -> CaseworkerLookup:
     recipient = Recipient.objects.filter(id_type=kind, id_number=number).first()
-    accounts = list(specific_account_list(actor=actor, recipient=recipient)) if recipient else []
+    accounts = (
+        list(specific_account_list(actor=actor, recipient=recipient))
+        if recipient and with_accounts
+        else []
+    )
     if kind == IdKind.CPR:
         lookup_log_write(
-            channel=LookupLog.Channel.API,
+            channel=channel,
             cpr=number,
             purpose=purpose,
             result=LookupLog.Result.FOUND if recipient else LookupLog.Result.NOT_FOUND,
@@ -292,7 +317,43 @@ def specific_accounts_lookup(
     specific_account_list(actor=actor)  # the permission check, before anything is logged
     kind, number = parse_recipient(id_type, id_number, prefix="recipient")
     cleaned = clean_purpose(purpose, required=False, default="caseworker: specific accounts")
+    lookup_allowance_take(caller=actor)
     found = _caseworker_lookup(actor=actor, kind=kind, number=number, purpose=cleaned)
     if found.recipient is None:
+        lookup_allowance_penalise(caller=actor)
         raise not_in_register("recipient")
     return found.recipient, found.accounts
+
+
+def recipient_lookup_by_caseworker(
+    *, actor: User, id_type: str, id_number: str, purpose: str | None
+) -> CaseworkerLookup:
+    """A caseworker looks one recipient up on the portal, stating why (required): the recipient
+    and, with the specific-accounts function, the authority's live specific accounts for them.
+    Open to caseworkers with the NemKonto or the specific-accounts function; the look-up is
+    logged (channel portal). Raises PermissionDenied (neither function), ValidationFailed
+    (malformed ID, missing purpose), TooManyRequests (nothing logged for any of those) and
+    NotFound (not in the register: logged first)."""
+    may_specific = may_maintain_specific_accounts(actor)
+    if not may_specific and not (
+        is_employee(actor) and units_for(user=actor, function=Function.UPDATE_NEMKONTO).exists()
+    ):
+        raise PermissionDenied(
+            _("You need a role profile for NemKonti or specific accounts to look recipients up."),
+            code="not_permitted",
+        )
+    kind, number = parse_recipient(id_type, id_number, prefix="")
+    cleaned = clean_purpose(purpose)
+    lookup_allowance_take(caller=actor)
+    found = _caseworker_lookup(
+        actor=actor,
+        kind=kind,
+        number=number,
+        purpose=cleaned,
+        channel=LookupLog.Channel.PORTAL,
+        with_accounts=may_specific,
+    )
+    if found.recipient is None:
+        lookup_allowance_penalise(caller=actor)
+        raise not_in_register("")
+    return found

@@ -35,6 +35,7 @@ from registry.services.common import (
     who_user,
 )
 from registry.services.notices import NoticeText, notice_texts_author, notices_queue
+from registry.services.payments_hook import accounts_changed
 
 State = SpecificAccount.State
 EndReason = SpecificAccount.EndReason
@@ -256,6 +257,7 @@ def _write(
     )
     version.set_account(account)
     version.save()
+    accounts_changed([recipient.pk])
     return version
 
 
@@ -315,6 +317,7 @@ def specific_account_delete(*, actor: User, specific_account: SpecificAccount) -
     who = _who_may_change(actor, version)
     version_end(version, state=State.ENDED, who=who, at=timezone.now(), reason=EndReason.DELETED)
     _audit(who, "specific_account.delete", version)
+    accounts_changed([version.recipient_id])
     _notice_deleted(version, who)
     return version
 
@@ -367,4 +370,5 @@ def specific_accounts_expire(*, today: datetime.date | None = None) -> int:
     who = Who(channel=Channel.SYSTEM, label="system")
     for version in versions:
         _notice_deleted(version, who)
+    accounts_changed(version.recipient_id for version in versions)
     return len(versions)

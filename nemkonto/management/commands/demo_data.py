@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from nemkonto.demo import DemoDataNotAllowed, demo_data_load
+from portal.demo_identities import demo_identities
 
 
 class Command(BaseCommand):
@@ -21,14 +22,18 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(demo, ensure_ascii=False, indent=2))
             return
         write = self.stdout.write
-        write("Demo logins (operators at /admin/, authority staff at /log-ind/):")
+        write("Operators (the administration at /admin/, user name and password):")
         for login in demo["logins"]:
-            where = ""
-            if "profiles" in login:
-                where = f"{login['authority']}: {', '.join(login['profiles'])}"
-            elif "recipient" in login:
-                where = f"{login['recipient']['type']} {login['recipient']['id']}"
-            write(f"  {login['username']:<22} {login['password']:<20} {login['role']:<20} {where}")
+            if "password" in login:
+                write(f"  {login['username']:<22} {login['password']:<20} {login['role']}")
+        write(
+            "Portal identities (/log-ind/: MitID or MitID Erhverv, then pick one at the provider):"
+        )
+        for identity in demo_identities():
+            write(
+                f"  {identity.sub:<22} {identity.method:<14} {identity.role:<20}"
+                f" {identity.description}"
+            )
         write("Authorities:")
         for authority in demo["authorities"]:
             agreements = ", ".join(
