@@ -5,6 +5,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from payments.return_codes import RETURN_CODES
+
 
 def home(request: HttpRequest) -> HttpResponse:
     """The front page: what NemKonto is and where each kind of user goes next."""
@@ -14,4 +16,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def about(request: HttpRequest) -> HttpResponse:
     """Information about NemKonto: the page the standard wording in letters points to."""
     crumbs = [(reverse("portal:home"), _("Front page")), ("", _("About NemKonto"))]
-    return render(request, "portal/about.html", {"crumbs": crumbs})
+    return render(
+        request,
+        "portal/about.html",
+        {"crumbs": crumbs, "return_codes": list(RETURN_CODES.values())},
+    )

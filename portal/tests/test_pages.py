@@ -126,6 +126,16 @@ def test_about_page_has_the_standard_wording_cut_off_and_duty(client):
     assert 'aria-current="page"' in html  # breadcrumbs
 
 
+def test_about_page_informs_businesses_and_authorities_with_every_return_code(client):
+    html = page(client, "/om-nemkonto/")
+    assert "For virksomheder" in html
+    assert "For offentlige myndigheder" in html
+    assert "Supporttider" in html
+    for code in (0, 1, 2, 7, 8, 9):
+        assert f"<tr><td>{code}</td>" in html
+    assert "Afvist: modtager-ID&#x27;et findes ikke i CPR- eller CVR-registret." in html
+
+
 def test_about_page_in_english(client):
     html = page(client, "/en/om-nemkonto/")
     assert '<html lang="en">' in html
