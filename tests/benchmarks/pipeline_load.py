@@ -154,9 +154,10 @@ def fill_register(*, authority_id: int, benefit_id: int, persons: int = PERSONS)
             f"""
             INSERT INTO {nemkonto} (recipient_id, state, channel, actor_label, account_kind, reg,
                                     number, iban, bic, created_at, activated_at, end_reason,
-                                    ended_by_label, ended_channel)
+                                    ended_by_label, ended_channel, hold_reasons)
             SELECT id, 'active', 'bank', 'bank 3000', 'danish', '3000',
-                   lpad((id - %(first)s)::text, 10, '0'), '', '', now(), now(), '', '', ''
+                   lpad((id - %(first)s)::text, 10, '0'), '', '', now(), now(), '', '', '',
+                   '[]'::jsonb
             FROM {recipients}
             WHERE id BETWEEN %(first)s AND %(last)s AND (id - %(first)s) %% 100 <> 99
             """,  # noqa: S608 - table names from model metadata

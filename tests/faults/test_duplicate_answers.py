@@ -45,6 +45,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 BANK_MESSAGE = BankMessage._meta.db_table
 _ROW_LOCK = f"SELECT 1 FROM {PAYMENT} WHERE id = %s FOR UPDATE"  # noqa: S608
+# Sessions waiting, directly or behind another, for the test's lock.
+_WAITING = "SELECT pid FROM pg_stat_activity WHERE pid <> %s AND pg_blocking_pids(pid) <> '{}'"
 _OUTCOME = (
     f"SELECT id, status, return_code, return_reason, answered_at, booked_at FROM {PAYMENT} "  # noqa: S608
     "ORDER BY id"
@@ -110,14 +112,20 @@ def test_the_same_bank_answer_twice_is_applied_once(
         uploads: list[tuple[int, dict[str, Any]]] = []
         uploading = threading.Thread(target=lambda: uploads.append(api.upload(kept)))
         uploading.start()
-        wait_until(lambda: len(db.rows(_blocked_sessions(), [lock.pid])) == 2, stack, "the upload")
+        wait_until(lambda: len(db.rows(_WAITING, [lock.pid])) == 2, stack, "the upload to wait")
         lock.release()
         uploading.join(timeout=60)
         assert uploads[0][0] == 200, uploads
         assert uploads[0][1]["applied"] is False
         flow.answer_and_close()
         first = db.rows(_OUTCOME)
-        messages = db.rows(f"SELECT kind, message_id, accepted, rejected FROM {BANK_MESSAGE}")  # noqa: S608
+        messages = dict(db.rows(f"SELECT kind, message_id FROM {BANK_MESSAGE}"))  # noqa: S608
+        applied = db.rows(f"SELECT accepted, rejected FROM {BANK_MESSAGE} WHERE kind = 'pain002'")  # noqa: S608
+        answered = db.rows(
+            f"SELECT count(*) FILTER (WHERE status = 'bank_received'), "  # noqa: S608
+            f"count(*) FILTER (WHERE status = 'bank_error') FROM {PAYMENT}"
+        )
+        assert applied == answered, "the status answer was not applied exactly once"
 
         # 2. Both answers delivered again, in the inbox and through the API.
         for path in bank.glob("processed/*.xml"):
@@ -127,9 +135,9 @@ def test_the_same_bank_answer_twice_is_applied_once(
         assert (status, again["applied"]) == (200, False)
 
         # 3. The status answer again under a new message id: recorded, nothing changes.
-        original_id = next(m for kind, m, _, _ in messages if kind == "pain002")
         renamed = tmp_path / "renamed.pain002.xml"
-        renamed.write_bytes(kept.read_bytes().replace(original_id.encode(), b"P2-SENT-AGAIN", 1))
+        original_id = messages["pain002"].encode()
+        renamed.write_bytes(kept.read_bytes().replace(original_id, b"P2-SENT-AGAIN", 1))
         status, resent = api.upload(renamed)
         sent = db.value(f"SELECT count(*) FROM {PAYMENT} WHERE bank_file_id IS NOT NULL")  # noqa: S608
         assert (status, resent["applied"], resent["accepted"], resent["rejected"]) == (
@@ -146,11 +154,3 @@ def test_the_same_bank_answer_twice_is_applied_once(
         print(f"after the same answers four times: {checked}")
     finally:
         db.close()
-
-
-def _blocked_sessions() -> str:
-    """Sessions waiting, directly or behind another, for the test's lock."""
-    return (
-        "SELECT pid FROM pg_stat_activity "
-        "WHERE pid <> %s AND cardinality(pg_blocking_pids(pid)) > 0"
-    )
