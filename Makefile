@@ -34,12 +34,16 @@ typecheck:
 	$(RUN) mypy .
 
 # Without DATABASE_URL the tests run against the embedded PostgreSQL, stopped again afterwards.
+# The test settings (pyproject's pytest-django setting) must win over the local settings that
+# importing the nemkonto package (its Celery app) puts in the environment of the wrapper.
+TEST_SETTINGS := DJANGO_SETTINGS_MODULE=nemkonto.settings.test
+
 pytest:
-	$(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
+	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
 
 ## test-faults: only the fault-tolerance tests (tests/faults; they are part of `make test` too)
 test-faults: install
-	$(RUN) python -m nemkonto.embedded_db -- python -m pytest tests/faults -m faults $(PYTEST_ARGS)
+	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest tests/faults -m faults $(PYTEST_ARGS)
 
 ## audit: known vulnerabilities in the locked dependencies (pip-audit; needs pypi.org)
 audit: install
