@@ -39,9 +39,9 @@ typecheck:
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=nemkonto.settings.test
 
 pytest:
-	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
+	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest -m "not faults" $(PYTEST_ARGS)
 
-## test-faults: only the fault-tolerance tests (tests/faults; they are part of `make test` too)
+## test-faults: the fault-tolerance tests (tests/faults; not yet in `make test`: see issue 8)
 test-faults: install
 	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest tests/faults -m faults $(PYTEST_ARGS)
 
