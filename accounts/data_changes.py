@@ -11,8 +11,8 @@ Tables are tracked by their app's migrations with ``track_table`` / ``untrack_ta
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -57,16 +57,6 @@ def _set(context: dict[str, str] | None) -> None:
         cursor.execute(
             "SELECT set_config(%s, %s, false)", [SETTING, json.dumps(context) if context else ""]
         )
-
-
-@contextmanager
-def data_change_context(**context: str) -> Iterator[None]:
-    """Record the writes inside as made by ``actor`` through ``channel`` from ``source``/``id``."""
-    _set(context)
-    try:
-        yield
-    finally:
-        _set(None)
 
 
 def request_context(request: HttpRequest) -> dict[str, str]:
