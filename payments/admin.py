@@ -9,12 +9,12 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -37,6 +37,7 @@ from payments.models import (
     error_account_normalise,
 )
 from payments.readiness import readiness_for, readiness_summary
+from payments.test_script import test_script
 from registry.identifiers import IdentifierError, parse_danish_account
 
 ConnectionAgreementEvent = apps.get_model("payments", "ConnectionAgreementEvent")
@@ -164,6 +165,7 @@ class AgreementForm(forms.ModelForm):
             "error_account_reg",
             "error_account_number",
             "signed_at",
+            "go_live_on",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -238,6 +240,7 @@ class ConnectionAgreementAdmin(ServiceAdmin):
         "payment_system",
         "status",
         "failure_choice",
+        "go_live_on",
         "activated_at",
         "status_changed_at",
     )
@@ -246,6 +249,63 @@ class ConnectionAgreementAdmin(ServiceAdmin):
     list_select_related = ("authority", "payment_system")
     inlines = (AgreementEventInline,)
     actions = ("move_to_test", "activate", "suspend", "terminate")
+    change_form_template = "admin/payments/connectionagreement/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/go-live/",
+                self.admin_site.admin_view(self.go_live_view),
+                name="payments_connectionagreement_go_live",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The change page of an agreement in test shows its test script and the authority's
+        readiness checklist beside it, with the button that makes it active."""
+        agreement = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if agreement is not None and agreement.in_test:
+            items = readiness_for(agreement.authority)
+            scenarios = test_script(agreement)
+            extra.update(
+                test_script=scenarios,
+                test_script_passed=sum(s.passed for s in scenarios),
+                readiness_items=items,
+                **readiness_summary(items),
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def go_live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: make the agreement active (``agreement_advance``); a refusal, such as a test
+        script not passed yet, is shown as an error on the change page."""
+        agreement = self.get_object(request, object_id)
+        if agreement is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, agreement):
+            raise PermissionDenied
+        try:
+            services.agreement_advance(
+                actor=admin_actor(request), agreement=agreement, to=Status.ACTIVE
+            )
+        except ApplicationError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                gettext("%(agreement)s is active.") % {"agreement": agreement},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(
+            reverse("admin:payments_connectionagreement_change", args=[agreement.pk])
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         times = ("requested_at", "test_started_at", "activated_at", "status_changed_at")
@@ -277,6 +337,9 @@ class ConnectionAgreementAdmin(ServiceAdmin):
                 error_account_number=data["error_account_number"],
                 waiting_fallback=data["waiting_fallback"],
             )
+            services.agreement_go_live_change(
+                actor=admin_actor(request), agreement=obj, go_live_on=data["go_live_on"]
+            )
         else:
             adopt_saved(
                 obj,
@@ -289,6 +352,7 @@ class ConnectionAgreementAdmin(ServiceAdmin):
                     error_account_number=data["error_account_number"],
                     signed_at=data["signed_at"],
                     waiting_fallback=data["waiting_fallback"],
+                    go_live_on=data["go_live_on"],
                 ),
             )
 

@@ -5,15 +5,28 @@ workers run, for when an operator will not wait for the sweeper."""
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from nemkonto.admin_support import ReadOnlyAdmin
+from nemkonto.pdf_response import pdf_response
 from payments import pipeline
-from payments.models import BankDifference, BankFile, BankMessage, Batch, Payment, PaymentHold
+from payments.models import (
+    BankDifference,
+    BankFile,
+    BankMessage,
+    Batch,
+    FailureHandling,
+    Payment,
+    PaymentHold,
+)
 from registry.admin import CprSearchMixin
+from registry.documents import cheque_information_pdf
 
 
 @admin.register(Batch)
@@ -27,8 +40,9 @@ class BatchAdmin(ReadOnlyAdmin):
         "received_count",
         "expected_value_date",
         "received_at",
+        "is_test",
     )
-    list_filter = ("status", "source_format", "authority", "payment_system")
+    list_filter = ("status", "is_test", "source_format", "authority", "payment_system")
     list_select_related = ("authority", "payment_system", "los_unit")
     search_fields = ("=id", "=idempotency_key")
     date_hierarchy = "received_at"
@@ -72,8 +86,16 @@ class PaymentAdmin(CprSearchMixin, ReadOnlyAdmin):
         "return_code",
         "account_source",
         "value_date",
+        "is_test",
     )
-    list_filter = ("status", "return_code", "account_source", "failure_handling", "value_date")
+    list_filter = (
+        "status",
+        "return_code",
+        "account_source",
+        "failure_handling",
+        "is_test",
+        "value_date",
+    )
     search_fields = ("=reference", "=batch__id")
     show_full_result_count = False
     raw_id_fields = ("batch", "recipient", "nemkonto", "specific_account", "bank_file")
@@ -101,11 +123,56 @@ class BankFileAdmin(ReadOnlyAdmin):
         "transaction_count",
         "control_sum_ore",
         "created_at",
+        "is_test",
+        "cheque_sheets",
     )
-    list_filter = ("status", "bank", "value_date")
+    list_filter = ("status", "is_test", "bank", "value_date")
     list_select_related = ("bank", "bank_agreement")
     search_fields = ("=message_id",)
     actions = ("write_now",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BankFile]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                cheque_count=Count(
+                    "payments", filter=Q(payments__failure_handling=FailureHandling.CHEQUE)
+                )
+            )
+        )
+
+    @admin.display(description=_("cheque information sheets"))
+    def cheque_sheets(self, bank_file: BankFile) -> str | None:
+        """The information sheets to post with the file's cheque order (its CHK payments)."""
+        count = getattr(bank_file, "cheque_count", 0)
+        if not count:
+            return None  # the admin's empty value
+        url = reverse("admin:payments_bankfile_cheque_sheets", args=[bank_file.pk])
+        return format_html('<a href="{}">{} (PDF)</a>', url, count)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:file_id>/checkinformation.pdf",
+                self.admin_site.admin_view(self.cheque_sheets_pdf),
+                name="payments_bankfile_cheque_sheets",
+            ),
+            *super().get_urls(),
+        ]
+
+    def cheque_sheets_pdf(self, request: HttpRequest, file_id: int) -> HttpResponse:
+        """One PDF with a page per cheque of the bank file, for the recipients."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        cheques = Payment.objects.select_related("authority").filter(
+            bank_file_id=file_id, failure_handling=FailureHandling.CHEQUE
+        )
+        try:
+            pdf = cheque_information_pdf(cheques, language=request.LANGUAGE_CODE)
+        except ValueError:
+            raise Http404 from None
+        return pdf_response(request, pdf, f"checkinformation-fil-{file_id}.pdf")
 
     @admin.action(description=_("Write the file now"))
     def write_now(self, request: HttpRequest, queryset: QuerySet[BankFile]) -> None:

@@ -1,4 +1,5 @@
-"""Who may call the payment-system endpoints: OAuth2 clients bound to an active agreement."""
+"""Who may call the payment-system endpoints: OAuth2 clients bound to an active agreement, or
+to one in test (test mode: its batches are test batches, ``payments.test_script``)."""
 
 from dataclasses import dataclass
 
@@ -22,6 +23,11 @@ class PaymentClientContext:
     client: ApiClient
     agreement: ConnectionAgreement
 
+    @property
+    def is_test(self) -> bool:
+        """Test mode: the agreement is in test."""
+        return self.agreement.in_test
+
 
 def _refuse(message: str, code: str) -> PermissionDenied:
     return PermissionDenied(message, code=code)
@@ -41,7 +47,15 @@ def agreement_not_active_message(client: ApiClient, agreement: ConnectionAgreeme
     Status = ConnectionAgreement.Status
     if agreement is None:
         return _("There is no connection agreement between %(authority)s and %(system)s.") % names
-    if agreement.status in (Status.REQUESTED, Status.IN_TEST):
+    if agreement.status == Status.IN_TEST:
+        return (
+            _(
+                "The connection agreement between %(authority)s and %(system)s is in test: this is "
+                "only open to active agreements."
+            )
+            % names
+        )
+    if agreement.status == Status.REQUESTED:
         return _(
             "The connection agreement between %(authority)s and %(system)s is %(state)s, not "
             "active: payments cannot be sent yet."
@@ -54,8 +68,14 @@ def agreement_not_active_message(client: ApiClient, agreement: ConnectionAgreeme
 
 class PaymentSystemClient(BasePermission):
     """A bearer token with scope ``payments`` of an active payment-system client whose
-    connection agreement is active. Anything else is refused with a problem document saying why.
+    connection agreement is active or in test (test mode). Anything else is refused with a
+    problem document saying why.
     """
+
+    allowed_statuses: tuple[str, ...] = (
+        ConnectionAgreement.Status.ACTIVE,
+        ConnectionAgreement.Status.IN_TEST,
+    )
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         token = request.auth
@@ -94,7 +114,15 @@ class PaymentSystemClient(BasePermission):
             .filter(authority_id=client.authority_id, payment_system_id=client.payment_system_id)
             .first()
         )
-        if agreement is None or agreement.status != ConnectionAgreement.Status.ACTIVE:
+        if agreement is None or agreement.status not in self.allowed_statuses:
             raise _refuse(agreement_not_active_message(client, agreement), "agreement_not_active")
         request.payment_client = PaymentClientContext(client=client, agreement=agreement)  # type: ignore[attr-defined]
         return True
+
+
+class ActivePaymentSystemClient(PaymentSystemClient):
+    """As ``PaymentSystemClient``, but the agreement must be active: for what concerns the
+    authority's real payments rather than the client's own batches (the missing-account events).
+    """
+
+    allowed_statuses = (ConnectionAgreement.Status.ACTIVE,)

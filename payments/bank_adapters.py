@@ -7,6 +7,11 @@ waiting and tells it when one has been applied. The file-drop adapter is the one
 outbox and an inbox folder per bank (``NEMKONTO_BANK_DIR/<reg>/outbox`` and ``inbox``), which a
 bank's transfer job, or the simulated bank (``manage.py simulate_bank``), works on. Another
 transport (SFTP, a bank's web service) is another class with the same three methods.
+
+Test files (payments of agreements in test, ``payments.test_script``) never go to a bank: the
+pipeline hands them to ``SimulatedBankAdapter``, which answers them at once with the simulated
+bank, in folders of their own (``NEMKONTO_BANK_DIR/test/<reg>``) that no bank's transfer job
+reads.
 """
 
 import os
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Bank
@@ -23,6 +29,11 @@ from accounts.models import Bank
 def bank_dir(bank: Bank) -> Path:
     """The bank's folder under ``NEMKONTO_BANK_DIR``."""
     return Path(settings.NEMKONTO_BANK_DIR) / bank.reg
+
+
+def test_bank_dir(bank: Bank) -> Path:
+    """The folder of the bank's test files and their simulated answers."""
+    return Path(settings.NEMKONTO_BANK_DIR) / "test" / bank.reg
 
 
 class BankAdapter(Protocol):
@@ -45,27 +56,48 @@ def is_camt054(path: Path) -> bool:
 class FileDropAdapter:
     """Folders per bank: ``outbox`` (our files), ``inbox`` (answers), ``processed`` (applied)."""
 
+    def folder(self, bank: Bank) -> Path:
+        return bank_dir(bank)
+
     def deliver(self, bank: Bank, path: Path) -> None:
         # A hard link: the archive keeps the file whatever the bank's side does with its copy.
-        outbox = bank_dir(bank) / "outbox"
+        outbox = self.folder(bank) / "outbox"
         outbox.mkdir(parents=True, exist_ok=True)
         (outbox / path.name).unlink(missing_ok=True)
         os.link(path, outbox / path.name)
 
     def answers(self, bank: Bank) -> Iterator[Path]:
-        inbox = bank_dir(bank) / "inbox"
+        inbox = self.folder(bank) / "inbox"
         if not inbox.is_dir():
             return iter(())
         # Statuses first: payment systems wait for the pain.002, not for the bookings.
         return iter(sorted(inbox.glob("*.xml"), key=lambda p: (is_camt054(p), p.name)))
 
     def applied(self, bank: Bank, path: Path) -> None:
-        processed = bank_dir(bank) / "processed"
+        processed = self.folder(bank) / "processed"
         processed.mkdir(parents=True, exist_ok=True)
         os.replace(path, processed / path.name)
 
 
-def bank_adapter() -> BankAdapter:
-    """The configured adapter."""
+class SimulatedBankAdapter(FileDropAdapter):
+    """Test files: answered at once by the simulated bank (every transaction accepted, except
+    those whose text asks for a rejection, ``payments.iso20022.simulated_bank``), the answers
+    left in the test inbox for ``bank_answers_collect``."""
+
+    def folder(self, bank: Bank) -> Path:
+        return test_bank_dir(bank)
+
+    def deliver(self, bank: Bank, path: Path) -> None:
+        from payments.iso20022.simulated_bank import answer_pain001
+
+        answer_pain001(
+            path, self.folder(bank) / "inbox", reject_rate=0.0, seed="test", now=timezone.now()
+        )
+
+
+def bank_adapter(*, test: bool = False) -> BankAdapter:
+    """The configured adapter; for test files always the simulated bank."""
+    if test:
+        return SimulatedBankAdapter()
     adapter: BankAdapter = import_string(settings.NEMKONTO_BANK_ADAPTER)()
     return adapter

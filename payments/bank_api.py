@@ -45,14 +45,15 @@ def _bank(request: Request) -> Bank:
 
 
 def bank_files(*, bank: Bank, status: str) -> QuerySet[BankFile]:
-    """The bank's files that have been written (claimed ones are not ready)."""
+    """The bank's files that have been written (claimed ones are not ready); never a test
+    file (those go to the simulated bank only)."""
     if status not in _STATUS_FILTERS:
         raise ValidationFailed(
             _("status must be one of: %(values)s") % {"values": ", ".join(_STATUS_FILTERS)},
             field="status",
             code="invalid_choice",
         )
-    return BankFile.objects.filter(bank=bank, status__in=_STATUS_FILTERS[status])
+    return BankFile.objects.filter(bank=bank, is_test=False, status__in=_STATUS_FILTERS[status])
 
 
 class BankFileSerializer(serializers.ModelSerializer[BankFile]):

@@ -70,6 +70,7 @@ from payments.payment_selectors import (
 )
 from payments.return_codes import RETURN_CODE_TABLE, RETURN_CODES, return_text, return_text_for
 from payments.services.stops import STOP_LIMIT, payments_stop, payments_stop_for_client
+from payments.services.test_mode import answers_fetched_record
 from registry.identifiers import IdKind
 
 TAG_BATCHES = "Batches"
@@ -160,6 +161,11 @@ class PaymentFieldsSerializer(serializers.Serializer[Payment]):
     account = serializers.SerializerMethodField(help_text="Masked: ****4567")
     value_date = serializers.DateField()
     failure_handling = serializers.SerializerMethodField()
+    test = serializers.BooleanField(
+        source="is_test",
+        help_text="A test payment (sent under a connection agreement in test): it only ever "
+        "goes to the simulated bank",
+    )
 
     @extend_schema_field(RecipientSerializer)
     def get_recipient(self, payment: Payment) -> dict[str, Any]:
@@ -271,6 +277,10 @@ class BatchStatusOutputSerializer(serializers.Serializer[Any]):
     requested_value_date = serializers.DateField(allow_null=True)
     expected_value_date = serializers.DateField()
     cut_off = serializers.DateTimeField()
+    test = serializers.BooleanField(
+        help_text="A test batch (sent under a connection agreement in test): its payments only "
+        "ever go to the simulated bank"
+    )
     files = BatchFileSerializer(many=True)
     links = serializers.DictField(child=serializers.URLField())
 
@@ -287,6 +297,7 @@ BATCH_STATUS_EXAMPLE = OpenApiExample(
         "requested_value_date": None,
         "expected_value_date": "2026-12-01",
         "cut_off": "2026-11-30T06:00:00+01:00",
+        "test": False,
         "files": [
             {
                 "message_id": "NK20261130050000-1",
@@ -319,7 +330,8 @@ class BatchDetailApi(ClientApi):
             "The batch's stage (`received`, `processing`, `completed`, `forwarded`, `closed`), "
             "how many payments it has per status and per return code, the expected value date, "
             "and the bank files its payments left in. Only the caller's own batches (another "
-            "payment system's, or another authority's, answer 404)."
+            "payment system's, or another authority's, answer 404). `test` is true for a batch "
+            "sent while the connection agreement is in test (test mode)."
         ),
         tags=[TAG_BATCHES],
         parameters=[BATCH_ID_PARAMETER],
@@ -331,6 +343,7 @@ class BatchDetailApi(ClientApi):
             client=payment_client_context(request).client, batch_id=batch_id
         )
         summary = batch_summary(batch=batch)
+        answers_fetched_record(batch=batch)
         summary["links"] = {
             "self": _absolute(request, "payments-batch", batch.pk),
             "payments": _absolute(request, "payments-batch-payments", batch.pk),
@@ -364,6 +377,7 @@ BATCH_PAYMENT_EXAMPLE = OpenApiExample(
                 "account": "****4567",
                 "value_date": "2026-12-01",
                 "failure_handling": None,
+                "test": False,
                 "history": "https://nemkonto.example/api/v1/batches/5f0c1d2e-8a7b-4c3d-9e8f-"
                 "0a1b2c3d4e5f/payments/BC-2026-000001/history",
             },
@@ -380,6 +394,7 @@ BATCH_PAYMENT_EXAMPLE = OpenApiExample(
                 "account": None,
                 "value_date": "2026-12-01",
                 "failure_handling": None,
+                "test": False,
                 "history": "https://nemkonto.example/api/v1/batches/5f0c1d2e-8a7b-4c3d-9e8f-"
                 "0a1b2c3d4e5f/payments/BC-2026-000002/history",
             },
@@ -426,6 +441,7 @@ class BatchPaymentsApi(ClientApi):
             return_code=query.get("return_code"),
             reference=query.get("reference"),
         )
+        answers_fetched_record(batch=batch)
         return _page(self, request, payments, BatchPaymentOutputSerializer)
 
 
@@ -669,6 +685,7 @@ class ReturnAnswersApi(ClientApi):
                 gettext("The format must be xml or pain002."), field="format", code="invalid"
             )
         language = translation.get_language() or "en"
+        answers_fetched_record(batch=batch)
         if kind == "pain002":
             return self._pain002(batch, language)
 

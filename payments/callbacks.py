@@ -2,7 +2,7 @@
 
 A payment system's API client registers an https URL (``callback_set``) and is given an HMAC key
 once. After each stage change of one of its batches the system POSTs
-``{"batch_id", "status", "counts", "return_codes"}`` there, signed
+``{"batch_id", "status", "counts", "return_codes", "test"}`` there, signed
 ``X-NemKonto-Signature: sha256=<hex HMAC-SHA256 of the body>``, and retries with back-off until a
 2xx answer.
 
@@ -194,7 +194,7 @@ def _table(model: Any) -> str:
 
 _ENQUEUE_SQL = """
     WITH due AS MATERIALIZED (
-        SELECT b.id, b.status, b.api_client_id
+        SELECT b.id, b.status, b.api_client_id, b.is_test
         FROM {batch} b
         JOIN {client} c ON c.id = b.api_client_id
         WHERE b.touched_at >= %(since)s
@@ -213,7 +213,8 @@ _ENQUEUE_SQL = """
                'batch_id', due.id::text,
                'status', due.status,
                'counts', agg.counts,
-               'return_codes', agg.return_codes
+               'return_codes', agg.return_codes,
+               'test', due.is_test
            ),
            'pending', 0, %(now)s, '', %(now)s
     FROM due

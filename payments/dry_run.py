@@ -59,7 +59,8 @@ def _sql(*, guard: bool) -> str:
         SELECT c.*, b.id AS benefit_id, %(authority)s::bigint AS authority_id,
                '00000000-0000-0000-0000-000000000000'::uuid AS batch_id,
                %(now)s::timestamptz AS received_at, 9223372036854775807::bigint AS id,
-               %(requested)s::date AS requested_value_date, %(value_date)s::date AS value_date
+               %(requested)s::date AS requested_value_date, %(value_date)s::date AS value_date,
+               %(test)s::boolean AS is_test
         FROM checked c
         LEFT JOIN {BENEFIT} b ON b.authority_id = %(authority)s AND b.code = c.benefit_code
     ), t AS (
@@ -158,6 +159,7 @@ def staged_dry_run(target: DryRunTarget) -> DryRunRows:
         "now": target.now,
         "window": window,
         "choice": target.agreement.failure_choice,
+        "test": target.agreement.in_test,
     }
     with connection.cursor() as cursor:
         # Measured on 100,000 rows (docs/benchmarks.md): JIT compiling this one statement took

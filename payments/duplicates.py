@@ -9,7 +9,8 @@ requested value date, else of its value date) in another batch received within
 the error account). It is then held (status ``held``, no return code) until the payment system
 or a caseworker with the stop profile confirms it (it is attached and paid like any other) or
 rejects it (it is stopped): ``payments.services.duplicates``. Within one batch, repeated rows are
-not held: a batch is one decision of the payment system.
+not held: a batch is one decision of the payment system. A test payment only repeats a test
+payment, a real one only a real one.
 
 One statement per batch whatever its size: each payment is one probe of the recipient index.
 """
@@ -40,7 +41,7 @@ EARLIER_SQL = f"""
     SELECT min(q.id) AS id FROM {PAYMENT} q
     WHERE q.recipient_number = p.recipient_number AND q.recipient_type = p.recipient_type
       AND q.authority_id = p.authority_id AND q.benefit_code = p.benefit_code
-      AND q.amount_ore = p.amount_ore AND q.batch_id <> p.batch_id
+      AND q.amount_ore = p.amount_ore AND q.batch_id <> p.batch_id AND q.is_test = p.is_test
       AND q.received_at >= p.received_at - %(window)s
       AND (q.received_at, q.id) < (p.received_at, p.id)
       AND {_PERIOD.format(p="q")} = {_PERIOD.format(p="p")}

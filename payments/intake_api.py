@@ -74,6 +74,9 @@ class BatchAcceptedSerializer(serializers.Serializer[Any]):
     received = serializers.IntegerField()
     expected_value_date = serializers.DateField()
     cut_off = serializers.DateTimeField()
+    test = serializers.BooleanField(
+        help_text="A test batch: the connection agreement is in test (test mode)"
+    )
     links = serializers.DictField(child=serializers.CharField())
 
 
@@ -116,6 +119,12 @@ Submit a batch of payments for the client's authority. Three formats, one meanin
 * `text/csv` (UTF-8, header line `{",".join(CSV_COLUMNS)}`), the envelope as query parameters
   `authority`, `los_unit`, `bank_agreement`, `requested_value_date`.
 * `application/xml`: an ISO 20022 pain.001.001.09 document, the envelope as query parameters.
+
+**Test mode**: while the client's connection agreement is in test, every batch it sends is a
+test batch (`"test": true` in the answers): processed like any other, but its bank files go only
+to the simulated bank and its recipients are never notified. Once the agreement is active, a
+batch whose value date is before the agreement's go-live date is refused (422, field
+`requested_value_date`, code `before_go_live`) and nothing is stored.
 
 The envelope is checked first: an unknown or inactive agreement (403), another authority, an
 unknown or closed LOS unit, a bank agreement number that is not the authority's, a benefit the

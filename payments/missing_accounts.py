@@ -12,7 +12,8 @@ account, so it can contact them before the cut-off (issue 9).
   recipients of a batch once it is processed, for recipients whose accounts changed (the
   registry's hook), and hourly for everything (beat: ``payments.tasks.missing_accounts_scan``).
 
-Complete payments (the payer gave the account) are never on the list.
+Complete payments (the payer gave the account) and test payments (an agreement in test) are never
+on the list.
 """
 
 import datetime
@@ -59,7 +60,8 @@ _MISSING = f"""
     FROM {PAYMENT} p
     {_JOINS}
     WHERE p.batch_id IN (SELECT id FROM {BATCH} WHERE authority_id = %(authority)s
-                         AND status IN ('received', 'processing', 'completed'))
+                         AND status IN ('received', 'processing', 'completed')
+                         AND NOT is_test)
       AND p.status IN ('received', 'held', 'completed', 'waiting')
       AND {account_source(_GIVEN)} = 'none'
       AND {{scope}}

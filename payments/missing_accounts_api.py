@@ -28,7 +28,7 @@ from accounts.models import ApiClient, Authority
 from nemkonto.api_support import problems
 from nemkonto.csv_safe import safe_row
 from nemkonto.errors import Conflict, ValidationFailed
-from payments.api_permissions import PaymentSystemClient, payment_client_context
+from payments.api_permissions import ActivePaymentSystemClient, payment_client_context
 from payments.batch_api import AnyAccept
 from payments.missing_accounts import (
     MissingAccount,
@@ -370,7 +370,7 @@ hourly. The first event after subscribing gives the whole list.
 
 class MissingAccountsSubscriptionApi(APIView):
     authentication_classes = [OAuth2Authentication]
-    permission_classes = [PaymentSystemClient]
+    permission_classes = [ActivePaymentSystemClient]
 
     def _answer(self, client: ApiClient) -> Response:
         subscribed = MissingAccountSubscription.objects.filter(api_client=client).exists()

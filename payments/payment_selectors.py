@@ -105,6 +105,7 @@ def batch_summary(*, batch: Batch) -> dict[str, Any]:
         "requested_value_date": batch.requested_value_date,
         "expected_value_date": batch.expected_value_date,
         "cut_off": batch.cut_off,
+        "test": batch.is_test,
         "files": [
             {
                 "message_id": file.message_id,

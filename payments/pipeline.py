@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Authority, Bank
-from payments.bank_adapters import bank_adapter, bank_dir, is_camt054
+from payments.bank_adapters import bank_adapter, bank_dir, is_camt054, test_bank_dir
 from payments.calendar import cycle_dates, value_date_for_request
 from payments.callback_events import (
     WAITING_EXPIRED,
@@ -176,6 +176,7 @@ class IntakeTarget:
     requested_value_date: datetime.date | None
     value_date: datetime.date
     received_at: datetime.datetime
+    is_test: bool = False
 
 
 def staged_insert(target: IntakeTarget) -> dict[str, int]:
@@ -194,7 +195,7 @@ def staged_insert(target: IntakeTarget) -> dict[str, int]:
                     recipient_raw, benefit_id, benefit_code, amount_ore, text,
                     requested_value_date, value_date, account_source, account_kind, reg, number,
                     iban, bic, status, return_code, return_field, return_reason,
-                    failure_handling, received_at)
+                    failure_handling, received_at, is_test)
                 SELECT %(batch)s, c.line, %(authority)s, %(unit)s, %(system)s, %(bank_agreement)s,
                        c.reference, c.recipient_type, c.recipient_number, c.recipient_raw, b.id,
                        c.benefit_code, c.amount_ore, c.text, %(requested)s, %(value_date)s,
@@ -204,7 +205,7 @@ def staged_insert(target: IntakeTarget) -> dict[str, int]:
                        CASE WHEN c.error_field <> '' THEN 2 END,
                        c.error_field,
                        CASE WHEN c.error_field <> '' THEN c.error_reason ELSE '' END,
-                       '', %(now)s
+                       '', %(now)s, %(test)s
                 FROM checked c
                 LEFT JOIN {BENEFIT} b ON b.authority_id = %(authority)s
                                      AND b.code = c.benefit_code
@@ -221,6 +222,7 @@ def staged_insert(target: IntakeTarget) -> dict[str, int]:
                 "requested": target.requested_value_date,
                 "value_date": target.value_date,
                 "now": target.received_at,
+                "test": target.is_test,
             },
         )
         return dict(cursor.fetchall())
@@ -462,7 +464,8 @@ def _message_id(at: datetime.datetime) -> str:
 def cycle_run(*, at: datetime.datetime) -> CycleResult:
     """The forwarding cycle of the cut-off at ``at``: re-attach payments whose account changed
     since, then claim every payment due by the cycle's value date into one bank file per (bank,
-    bank agreement, value date). Files are written afterwards (``bank_file_write``)."""
+    bank agreement, value date, test or real: a file never mixes the two). Files are written
+    afterwards (``bank_file_write``)."""
     cut_off_day, value_date = cycle_dates(at)
     now = timezone.now()
     due = (
@@ -477,11 +480,12 @@ def cycle_run(*, at: datetime.datetime) -> CycleResult:
             f"""
             INSERT INTO {BANK_FILE} (bank_id, bank_agreement_id, authority_id, value_date,
                                      cycle_at, message_id, status, transaction_count,
-                                     control_sum_ore, path, sha256, created_at)
+                                     control_sum_ore, path, sha256, created_at, is_test)
             SELECT ba.bank_id, ba.id, ba.authority_id, %(value_date)s, %(at)s,
-                   %(message_prefix)s || '-' || ba.id, 'claimed', 0, 0, '', '', %(now)s
-            FROM {BANK_AGREEMENT} ba
-            WHERE ba.id IN (SELECT DISTINCT p.bank_agreement_id FROM {PAYMENT} p WHERE {due})
+                   %(message_prefix)s || '-' || ba.id || CASE WHEN d.is_test THEN '-T' ELSE '' END,
+                   'claimed', 0, 0, '', '', %(now)s, d.is_test
+            FROM (SELECT DISTINCT p.bank_agreement_id, p.is_test FROM {PAYMENT} p WHERE {due}) d
+            JOIN {BANK_AGREEMENT} ba ON ba.id = d.bank_agreement_id
             ON CONFLICT DO NOTHING
             """,  # noqa: S608 - table names from model metadata
             {
@@ -500,7 +504,7 @@ def cycle_run(*, at: datetime.datetime) -> CycleResult:
                 forwarded_at = %(now)s
             FROM {BANK_FILE} f
             WHERE f.cycle_at = %(at)s AND f.value_date = %(value_date)s AND f.status = 'claimed'
-              AND f.bank_agreement_id = p.bank_agreement_id AND {due}
+              AND f.bank_agreement_id = p.bank_agreement_id AND f.is_test = p.is_test AND {due}
             """,  # noqa: S608 - table names from model metadata
             {"value_date": value_date, "at": at, "now": now},
         )
@@ -761,7 +765,8 @@ def _file_transactions(file_id: int) -> Iterator[Any]:
 
 def bank_file_write(file_id: int) -> bool:
     """Write the claimed file as pain.001 into the bank's outbox (the file-drop adapter),
-    validated against the XSD before it is put where the bank reads. Returns False when the
+    validated against the XSD before it is put where the bank reads; a test file goes to the
+    simulated bank instead, and is kept apart from the bank's archive. Returns False when the
     file was written before."""
     from payments.iso20022.pain001_writer import Pain001Header, Party, danish_iban, write_pain001
     from payments.iso20022.schemas import pain001_schema, validate_file
@@ -789,7 +794,7 @@ def bank_file_write(file_id: int) -> bool:
     )
     # The file is kept in the bank's archive (what the bank API serves) and handed to the
     # bank adapter once written and validated.
-    archive = bank_dir(file.bank) / "files"
+    archive = (test_bank_dir if file.is_test else bank_dir)(file.bank) / "files"
     archive.mkdir(parents=True, exist_ok=True)
     final = archive / f"{file.message_id}.xml"
     partial = archive / f".{file.message_id}.xml.part"
@@ -809,7 +814,7 @@ def bank_file_write(file_id: int) -> bool:
             partial.unlink(missing_ok=True)
             return False
         os.replace(partial, final)
-        bank_adapter().deliver(file.bank, final)
+        bank_adapter(test=file.is_test).deliver(file.bank, final)
     return True
 
 
@@ -871,9 +876,10 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
+def pain002_apply(*, bank: Bank, path: Path, test: bool = False) -> AnswerResult:
     """Apply a bank's pain.002 set-wise: code 8 for accepted, 9 with the ISO reason for
-    rejected transactions of this bank's files. The same message id twice changes nothing."""
+    rejected transactions of this bank's files (``test``: of its test files, answered by the
+    simulated bank; else of its real ones). The same message id twice changes nothing."""
     from payments.iso20022.pain002 import read_pain002
 
     document = read_pain002(path)
@@ -909,17 +915,20 @@ def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
                     FROM {_ANSWER_TABLE} a, {BANK_FILE} f
                     WHERE p.id = a.payment_id AND p.status = 'forwarded'
                       AND f.id = p.bank_file_id AND f.bank_id = %(bank)s
+                      AND f.is_test = %(test)s
                     RETURNING p.status, p.batch_id
                 )
                 SELECT count(*) FILTER (WHERE status = 'bank_received'), count(*),
                        coalesce(array_agg(DISTINCT batch_id::text), '{{}}')
                 FROM updated
                 """,  # noqa: S608 - table names from model metadata
-                {"now": timezone.now(), "bank": bank.pk},
+                {"now": timezone.now(), "bank": bank.pk, "test": test},
             )
             accepted, updated, batch_ids = cursor.fetchone()
         rejected = updated - accepted
-        answered = BankFile.objects.filter(bank=bank, message_id=document.original_message_id)
+        answered = BankFile.objects.filter(
+            bank=bank, message_id=document.original_message_id, is_test=test
+        )
         answered.exclude(status=BankFile.Status.ANSWERED).update(
             status=BankFile.Status.ANSWERED, answered_at=timezone.now()
         )
@@ -943,9 +952,10 @@ def pain002_apply(*, bank: Bank, path: Path) -> AnswerResult:
     )
 
 
-def camt054_apply(*, bank: Bank, path: Path) -> AnswerResult:
+def camt054_apply(*, bank: Bank, path: Path, test: bool = False) -> AnswerResult:
     """Record the booking dates of a bank's camt.054 on the payments it names, and reconcile it
-    with what was sent (``payments.reconciliation``: missing, extra, amount differs)."""
+    with what was sent (``payments.reconciliation``: missing, extra, amount differs); ``test`` as
+    for ``pain002_apply``."""
     from payments.iso20022.camt054 import read_camt054
 
     document = read_camt054(path)
@@ -980,6 +990,7 @@ def camt054_apply(*, bank: Bank, path: Path) -> AnswerResult:
                 bank=bank,
                 message_id=message.pk,
                 account_iban=document.account_iban,
+                test=test,
             )
         BankMessage.objects.filter(pk=message.pk).update(accepted=booked, unmatched=total - booked)
     return AnswerResult(
@@ -992,21 +1003,24 @@ def camt054_apply(*, bank: Bank, path: Path) -> AnswerResult:
 
 
 def bank_answers_collect() -> list[AnswerResult]:
-    """Apply every answer file the bank adapter has waiting, then tell it so."""
-    adapter = bank_adapter()
+    """Apply every answer file the bank adapter, and the simulated bank of the test files, have
+    waiting, then tell them so."""
     results = []
-    for bank in Bank.objects.order_by("reg"):
-        for path in adapter.answers(bank):
-            results.append(bank_answer_apply(bank=bank, path=path))
-            adapter.applied(bank, path)
+    for test in (False, True):
+        adapter = bank_adapter(test=test)
+        for bank in Bank.objects.order_by("reg"):
+            for path in adapter.answers(bank):
+                results.append(bank_answer_apply(bank=bank, path=path, test=test))
+                adapter.applied(bank, path)
     return results
 
 
-def bank_answer_apply(*, bank: Bank, path: Path) -> AnswerResult:
-    """Apply one answer file, pain.002 or camt.054 (told apart by its namespace)."""
+def bank_answer_apply(*, bank: Bank, path: Path, test: bool = False) -> AnswerResult:
+    """Apply one answer file, pain.002 or camt.054 (told apart by its namespace); ``test``: an
+    answer of the simulated bank to test files."""
     if is_camt054(path):
-        return camt054_apply(bank=bank, path=path)
-    return pain002_apply(bank=bank, path=path)
+        return camt054_apply(bank=bank, path=path, test=test)
+    return pain002_apply(bank=bank, path=path, test=test)
 
 
 # --- The sweeper ---------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ _MATCHED = f"""
                row_number() OVER (PARTITION BY p.id ORDER BY a.line) AS nth
         FROM {{answers}} a
         LEFT JOIN ({PAYMENT} p JOIN {BANK_FILE} f ON f.id = p.bank_file_id
-                                                  AND f.bank_id = %(bank)s)
+                                                  AND f.bank_id = %(bank)s
+                                                  AND f.is_test = %(test)s)
                ON p.id = a.payment_id
     )"""  # noqa: S608 - table names from model metadata
 
@@ -119,11 +120,19 @@ def _report_authority(bank: Bank, account_iban: str) -> int | None:
 
 
 def bookings_apply(
-    cursor: Any, *, answers: str, bank: Bank, message_id: int, account_iban: str
+    cursor: Any,
+    *,
+    answers: str,
+    bank: Bank,
+    message_id: int,
+    account_iban: str,
+    test: bool = False,
 ) -> tuple[int, int]:
     """Book the payments a staged camt.054 names and record its differences; then the payments
     of the files it booked that are still not booked are missing. Returns (booked, differences).
-    ``answers`` is the staging table (line, end_to_end, payment_id, amount_ore, booked)."""
+    ``answers`` is the staging table (line, end_to_end, payment_id, amount_ore, booked); ``test``:
+    the simulated bank's report on test files, which books test payments only (and a real
+    report only real ones)."""
     now = timezone.now()
     cursor.execute(
         _BOOKINGS_SQL.format(answers=answers),
@@ -132,6 +141,7 @@ def bookings_apply(
             "message": message_id,
             "report_authority": _report_authority(bank, account_iban),
             "now": now,
+            "test": test,
         },
     )
     booked, file_ids, differences = cursor.fetchone()

@@ -11,7 +11,8 @@ longer than ``NEMKONTO_WAITING_DAYS`` the agreement's ``waiting_fallback`` (retu
 error account), daily by beat (``payments.tasks.waiting_expire``).
 
 This module writes the recipient's notices (through the registry's notice outbox, set-based): one
-when a payment starts waiting (register an account), one when it is released (on its way).
+when a payment starts waiting (register an account), one when it is released (on its way). Test
+payments (an agreement in test, ``payments.test_script``) never cause a notice.
 """
 
 from typing import Any
@@ -39,7 +40,7 @@ _ROWS = f"""
     FROM {PAYMENT} p
     JOIN {AUTHORITY} a ON a.id = p.authority_id
     LEFT JOIN {BENEFIT} b ON b.id = p.benefit_id
-    WHERE p.recipient_id IS NOT NULL AND {{where}}
+    WHERE p.recipient_id IS NOT NULL AND NOT p.is_test AND {{where}}
 """  # noqa: S608 - table names from model metadata
 _COLUMNS = ("authority", "benefit", "amount", "account", "value_date")
 

@@ -245,6 +245,17 @@ class ConnectionAgreement(models.Model):
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     test_started_at = models.DateTimeField(_("test started at"), null=True, blank=True)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    # The agreement's start date: real payments with an earlier value date are refused at intake
+    # (payments.services.batches). None: no restriction (agreements made before it was kept).
+    go_live_on = models.DateField(
+        _("go-live date"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The agreement's start date: payments with an earlier value date are refused. "
+            "Empty: no restriction."
+        ),
+    )
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
 
     class Meta:
@@ -281,6 +292,11 @@ class ConnectionAgreement(models.Model):
             )
         except ValidationFailed as exc:
             raise validation_error_from(exc) from exc
+
+    @property
+    def in_test(self) -> bool:
+        """Whether its payment system sends test payments (payments.test_script)."""
+        return self.status == self.Status.IN_TEST
 
     @property
     def error_account_masked(self) -> str:

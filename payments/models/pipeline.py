@@ -92,6 +92,13 @@ class Batch(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # Last progress of any stage; the sweeper resumes batches that stopped moving.
     touched_at = models.DateTimeField(_("last progress"), default=timezone.now)
+    # Sent under an agreement in test (payments.test_script): its payments leave only in test
+    # bank files, to the simulated bank, and never cause notices to recipients.
+    is_test = models.BooleanField(_("test"), default=False, db_default=False)
+    # Test batches only: when the payment system last fetched the answers (status, payments,
+    # return answers) and which return codes it has seen so far (the test script's "received").
+    answers_fetched_at = models.DateTimeField(_("answers fetched at"), null=True, blank=True)
+    return_codes_fetched = models.JSONField(_("return codes fetched"), default=list, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -239,6 +246,9 @@ class BankFile(models.Model):
     written_at = models.DateTimeField(_("written at"), null=True, blank=True)
     fetched_at = models.DateTimeField(_("fetched at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # A test file holds only test payments and goes only to the simulated bank; a real file
+    # holds none (payments.pipeline.cycle_run groups by the payments' own flag).
+    is_test = models.BooleanField(_("test"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -246,7 +256,8 @@ class BankFile(models.Model):
         verbose_name_plural = _("bank files")
         constraints = [
             models.UniqueConstraint(
-                fields=["bank_agreement", "value_date", "cycle_at"], name="bank_file_per_cycle"
+                fields=["bank_agreement", "value_date", "cycle_at", "is_test"],
+                name="bank_file_per_cycle",
             ),
         ]
         indexes = [models.Index(fields=["bank", "status"], name="bank_file_bank_status")]
@@ -401,6 +412,9 @@ class Payment(models.Model):
     stopped_by_label = models.CharField(
         _("stopped by (label)"), max_length=200, blank=True, db_default=""
     )
+    # Copied from the batch like the envelope: the cycle groups bank files by it, and the
+    # recipients' notices leave test payments out, without a join.
+    is_test = models.BooleanField(_("test"), default=False, db_default=False)
 
     class Meta:
         ordering = ["batch", "line"]

@@ -4,6 +4,7 @@
 from payments.services.agreements import (
     agreement_advance,
     agreement_failure_choice_change,
+    agreement_go_live_change,
     agreement_request,
     bank_agreement_create,
     bank_agreement_update,
@@ -16,6 +17,7 @@ from payments.services.agreements import (
 __all__ = [
     "agreement_advance",
     "agreement_failure_choice_change",
+    "agreement_go_live_change",
     "agreement_request",
     "bank_agreement_create",
     "bank_agreement_update",

@@ -33,6 +33,7 @@ from payments.models import (
 )
 from payments.readiness import MANUAL_ITEMS
 from payments.selectors import can_maintain_benefits, is_local_admin_of
+from payments.test_script import test_script_missing
 from registry.identifiers import IdentifierError, parse_danish_account
 
 Status = ConnectionAgreement.Status
@@ -181,11 +182,14 @@ def agreement_request(
     error_account_number: str = "",
     signed_at: datetime.date | None = None,
     waiting_fallback: str = ConnectionAgreement.WaitingFallback.RETURN,
+    go_live_on: datetime.date | None = None,
 ) -> ConnectionAgreement:
-    """Record the authority's request to connect a payment system (status requested).
+    """Record the authority's request to connect a payment system (status requested), with the
+    planned go-live date (``go_live_on``: real payments before it are refused; None: none).
 
     A terminated agreement is reopened. Raises PermissionDenied (not an operator or the
-    authority's local administrator), ValidationFailed (failure choice), Conflict (exists).
+    authority's local administrator), ValidationFailed (failure choice, a go-live date in the
+    past), Conflict (exists).
     """
     _require(
         _is_operator(actor) or is_local_admin_of(user=actor, authority=authority),
@@ -197,6 +201,10 @@ def agreement_request(
     reg, number = error_account_normalise(
         choice, error_account_reg, error_account_number, waiting_fallback=fallback
     )
+    if go_live_on is not None and go_live_on < timezone.localdate():
+        raise ValidationFailed(
+            _("The go-live date cannot be in the past."), field="go_live_on", code="in_the_past"
+        )
     existing = (
         ConnectionAgreement.objects.select_for_update()
         .filter(authority=authority, payment_system=payment_system)
@@ -218,6 +226,7 @@ def agreement_request(
     agreement.waiting_fallback = fallback
     agreement.error_account_reg, agreement.error_account_number = reg, number
     agreement.signed_at = signed_at
+    agreement.go_live_on = go_live_on
     agreement.status_changed_at = timezone.now()
     agreement.test_started_at = agreement.activated_at = None
     with _history_context(actor, "agreement.request"):
@@ -231,6 +240,7 @@ def agreement_request(
             "payment_system": payment_system.code,
             "failure_choice": choice,
             "waiting_fallback": fallback,
+            "go_live_on": go_live_on.isoformat() if go_live_on else None,
             "reopened": existing is not None,
         },
     )
@@ -264,9 +274,11 @@ def agreement_advance(
     *, actor: User | None, agreement: ConnectionAgreement, to: str | None = None
 ) -> ConnectionAgreement:
     """Move an agreement to status ``to``, or one step on (requested -> in test -> active; a
-    system active elsewhere goes straight to active). Operators only.
+    system active elsewhere goes straight to active). Operators only. An agreement in test goes
+    live only once every scenario of its test script has passed (``payments.test_script``).
 
-    Raises PermissionDenied, Conflict (a transition that is not allowed).
+    Raises PermissionDenied, Conflict (a transition that is not allowed; code
+    ``test_script_incomplete`` naming the scenarios still missing).
     """
     _require(_is_operator(actor), _("Only an operator may change the status of an agreement."))
     agreement = (
@@ -304,6 +316,17 @@ def agreement_advance(
             % {"system": agreement.payment_system},
             code="test_required",
         )
+    if before == Status.IN_TEST and to == Status.ACTIVE:
+        missing = test_script_missing(agreement)
+        if missing:
+            raise Conflict(
+                _("%(system)s has not passed its test script yet; missing: %(missing)s.")
+                % {
+                    "system": agreement.payment_system,
+                    "missing": "; ".join(s.title for s in missing),
+                },
+                code="test_script_incomplete",
+            )
     now = timezone.now()
     agreement.status = to
     agreement.status_changed_at = now
@@ -325,6 +348,38 @@ def agreement_advance(
             "from": before,
             "to": to,
             "test_skipped": before == Status.REQUESTED and to == Status.ACTIVE,
+        },
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_go_live_change(
+    *, actor: User | None, agreement: ConnectionAgreement, go_live_on: datetime.date | None
+) -> ConnectionAgreement:
+    """Set or clear the agreement's go-live date (None: no restriction); operators only. The old
+    date stays in the agreement's history. Raises PermissionDenied."""
+    _require(_is_operator(actor), _("Only an operator may change the go-live date."))
+    agreement = (
+        ConnectionAgreement.objects.select_for_update()
+        .select_related("authority", "payment_system")
+        .get(pk=agreement.pk)
+    )
+    before = agreement.go_live_on
+    if before == go_live_on:
+        return agreement
+    agreement.go_live_on = go_live_on
+    with _history_context(actor, "agreement.go_live_change"):
+        agreement.save(update_fields=["go_live_on"])
+    audit_record(
+        actor=actor,
+        action="agreement.go_live_change",
+        target=agreement,
+        authority=agreement.authority,
+        data={
+            "payment_system": agreement.payment_system.code,
+            "from": before.isoformat() if before else None,
+            "to": go_live_on.isoformat() if go_live_on else None,
         },
     )
     return agreement

@@ -170,10 +170,16 @@ def _refuse_unknown_benefits(client: ApiClient) -> None:
 
 
 def _value_date(
-    envelope: Envelope, bank_agreement: BankAgreement, now: datetime.datetime
+    envelope: Envelope,
+    bank_agreement: BankAgreement,
+    agreement: ConnectionAgreement,
+    now: datetime.datetime,
 ) -> datetime.date:
     """The batch's value date; ValidationFailed when the requested date is more than a year
-    ahead or before the bank agreement pays via NemKonto."""
+    ahead, or (a real batch) before the connection agreement's go-live date or before the bank
+    agreement pays via NemKonto (an approved connection request's bank agreement pays from the
+    go-live date: that is named first). A test batch only reaches the simulated bank, so it is
+    held to neither."""
     requested = envelope.requested_value_date
     latest = now.astimezone(COPENHAGEN).date() + datetime.timedelta(days=VALUE_DATE_MAX_DAYS_AHEAD)
     if requested is not None and requested > latest:
@@ -184,7 +190,22 @@ def _value_date(
             code="too_far_ahead",
         )
     value_date = value_date_for_request(now, requested)
-    if value_date < bank_agreement.pays_from:
+    go_live = agreement.go_live_on
+    if go_live is not None and value_date < go_live and not agreement.in_test:
+        raise ValidationFailed(
+            _(
+                "The connection agreement with %(system)s goes live on %(date)s: the value date "
+                "%(value_date)s is before it."
+            )
+            % {
+                "system": agreement.payment_system.name,
+                "date": go_live.isoformat(),
+                "value_date": value_date.isoformat(),
+            },
+            field="requested_value_date",
+            code="before_go_live",
+        )
+    if value_date < bank_agreement.pays_from and not agreement.in_test:
         raise ValidationFailed(
             _("The bank agreement %(number)s pays via NemKonto from %(date)s.")
             % {"number": bank_agreement.number, "date": bank_agreement.pays_from.isoformat()},
@@ -217,7 +238,7 @@ def _dry_run(
     go unrecorded."""
     with transaction.atomic():
         unit, bank_agreement = _envelope_targets(client, envelope)
-        value_date = _value_date(envelope, bank_agreement, now)
+        value_date = _value_date(envelope, bank_agreement, agreement, now)
         received = _stage(client, payments)
         rows = staged_dry_run(
             DryRunTarget(
@@ -281,7 +302,7 @@ def batch_submit(
             if replay is not None:
                 return replay
         unit, bank_agreement = _envelope_targets(client, envelope)
-        value_date = _value_date(envelope, bank_agreement, now)
+        value_date = _value_date(envelope, bank_agreement, agreement, now)
         received = _stage(client, payments)
         batch = Batch.objects.create(
             authority_id=agreement.authority_id,
@@ -299,6 +320,7 @@ def batch_submit(
             received_at=now,
             touched_at=now,
             received_count=received,
+            is_test=agreement.in_test,
         )
         staged_insert(
             IntakeTarget(
@@ -310,6 +332,7 @@ def batch_submit(
                 requested_value_date=envelope.requested_value_date,
                 value_date=value_date,
                 received_at=now,
+                is_test=batch.is_test,
             )
         )
         answer = batch_answer(batch)
@@ -335,6 +358,7 @@ def batch_answer(batch: Batch) -> dict[str, Any]:
         "received": batch.received_count,
         "expected_value_date": batch.expected_value_date.isoformat(),
         "cut_off": batch.cut_off.astimezone(COPENHAGEN).isoformat(),
+        "test": batch.is_test,
         "links": {
             "self": own,
             "payments": f"{own}/payments",

@@ -52,6 +52,17 @@ def agreement_with(
     )
 
 
+def go_live(agreement: ConnectionAgreement) -> ConnectionAgreement:
+    """Make an agreement in test active directly, as if its test script had passed (the script
+    and the refusal are driven for real in ``payments.tests.test_test_mode``)."""
+    ConnectionAgreement.objects.filter(pk=agreement.pk).update(
+        status=ConnectionAgreement.Status.ACTIVE,
+        activated_at=datetime.datetime(2026, 11, 1, 9, 0, tzinfo=datetime.UTC),
+    )
+    agreement.refresh_from_db()
+    return agreement
+
+
 def login(api: APIClient, user: User | None) -> APIClient:
     if user is not None:
         api.force_login(user)

@@ -184,7 +184,9 @@ def test_failure_choice_changed_in_the_admin_keeps_history(admin_client_, author
     assert "drift" in page  # the history inline names who changed it
 
 
-def test_actions_move_to_test_then_activate(admin_client_, authority, system):
+def test_actions_move_to_test_then_refuse_to_activate_before_the_test_script(
+    admin_client_, authority, system
+):
     agreement = agreement_with(authority, system)
     response = action(admin_client_, "connectionagreement", "activate", agreement.pk)
     assert any(
@@ -195,10 +197,11 @@ def test_actions_move_to_test_then_activate(admin_client_, authority, system):
     action(admin_client_, "connectionagreement", "move_to_test", agreement.pk)
     agreement.refresh_from_db()
     assert agreement.status == Status.IN_TEST
+    # Not before its test script has passed (test_test_mode drives the script to the end).
     response = action(admin_client_, "connectionagreement", "activate", agreement.pk)
-    assert "Antal aktiverede aftaler: 1." in messages_of(response)
+    assert [m for m in messages_of(response) if m.startswith(f"{agreement}: ")]
     agreement.refresh_from_db()
-    assert agreement.status == Status.ACTIVE
+    assert agreement.status == Status.IN_TEST
 
 
 def test_activate_action_skips_the_test_for_a_system_active_elsewhere(

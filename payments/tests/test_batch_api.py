@@ -43,6 +43,7 @@ API_FIELDS = {
     "value_date",
     "failure_handling",
     "history",
+    "test",
 }
 
 
@@ -201,6 +202,7 @@ def test_payments_are_listed_as_the_contract_says(client_api, batch):
         "account": "****" + NEMKONTO_ACCOUNT[1][-4:],
         "value_date": "2026-12-01",
         "failure_handling": None,
+        "test": False,
         "history": "http://testserver" + _url("payments-batch-payment-history", batch.pk, "BC-1"),
     }
     assert NEMKONTO_ACCOUNT[1] not in response.content.decode()

@@ -130,6 +130,7 @@ def test_a_status_change_is_posted_signed_with_the_counts(
         "status": "completed",
         "counts": {"completed": 3, "rejected": 2, "failed": 1, "received": 1},
         "return_codes": {"0": 3, "1": 1, "2": 1, "7": 1},
+        "test": False,
     }
     assert delivery.state == CallbackDelivery.State.DELIVERED
     assert delivery.attempts == 1
@@ -147,6 +148,7 @@ def test_a_batch_without_payments_has_empty_counts(
         "status": "processing",
         "counts": {},
         "return_codes": {},
+        "test": False,
     }
 
 

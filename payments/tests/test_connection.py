@@ -1,6 +1,6 @@
 """Payment systems' access end to end (issue 4, acceptance 4): a client is made with the service,
 gets a token at POST /o/token/ and calls GET /api/v1/connection, which answers 403 with a clear
-problem document until its connection agreement is active."""
+problem document until its connection agreement is in test (test mode) or active."""
 
 from urllib.parse import urlencode
 
@@ -17,7 +17,7 @@ from accounts.api_clients import (
 from accounts.models import ApiClient
 from payments import services
 from payments.models import Benefit, ConnectionAgreement
-from payments.tests.helpers import agreement_with, los_unit
+from payments.tests.helpers import agreement_with, go_live, los_unit
 
 Status = ConnectionAgreement.Status
 Application = get_application_model()
@@ -60,23 +60,14 @@ def credentials(operator, authority, system, in_test):
     )
 
 
-def test_client_of_an_agreement_in_test_is_refused_until_it_is_active(
-    client, operator, credentials, in_test
-):
+def test_client_of_an_agreement_in_test_is_let_in_for_test_mode(client, credentials, in_test):
     token = token_for(client, credentials)
 
-    refused = call(client, token)
-    assert refused.status_code == 403
-    assert refused["Content-Type"] == "application/problem+json"
-    problem = refused.json()
-    assert problem["status"] == 403
-    assert problem["title"] == "Forbidden"
-    assert problem["detail"] == (
-        "The connection agreement between Testkøbing Kommune and KMD Ydelse is in test, not "
-        "active: payments cannot be sent yet."
-    )
+    in_test_mode = call(client, token)
+    assert in_test_mode.status_code == 200, in_test_mode.content
+    assert in_test_mode.json()["agreement"]["status"] == "in_test"
 
-    services.agreement_advance(actor=operator, agreement=in_test, to=Status.ACTIVE)
+    go_live(in_test)
     allowed = call(client, token)
     assert allowed.status_code == 200, allowed.content
     assert allowed.json()["agreement"]["status"] == "active"
@@ -139,7 +130,7 @@ def test_wrong_secret_gets_no_token(client, credentials):
         ),
     ],
 )
-def test_every_status_but_active_is_refused_with_its_reason(
+def test_every_status_but_active_and_in_test_is_refused_with_its_reason(
     client, credentials, in_test, status, detail
 ):
     token = token_for(client, credentials)
@@ -154,7 +145,7 @@ def test_every_status_but_active_is_refused_with_its_reason(
 def test_connection_tells_what_a_batch_needs(
     client, operator, authority, units, credentials, in_test, bank
 ):
-    services.agreement_advance(actor=operator, agreement=in_test, to=Status.ACTIVE)
+    go_live(in_test)
     Benefit.objects.create(authority=authority, code="B1", name="Boligstøtte")
     Benefit.objects.create(authority=authority, code="B0", name="Gammel", is_active=False)
     closed = los_unit(parent=units.root, code="LUKKET")
@@ -192,7 +183,7 @@ def test_connection_tells_what_a_batch_needs(
 def test_a_client_sees_only_its_own_authority(
     client, operator, authority, other_authority, system, credentials, in_test
 ):
-    services.agreement_advance(actor=operator, agreement=in_test, to=Status.ACTIVE)
+    go_live(in_test)
     other = agreement_with(other_authority, system, Status.ACTIVE)
     Benefit.objects.create(authority=other_authority, code="ANDEN", name="Andres ydelse")
     answer = call(client, token_for(client, credentials)).json()
@@ -226,7 +217,7 @@ def test_a_bank_client_is_refused(client, operator, bank):
 
 
 def test_rotation_ends_the_old_secret_and_its_tokens(client, operator, credentials, in_test):
-    services.agreement_advance(actor=operator, agreement=in_test, to=Status.ACTIVE)
+    go_live(in_test)
     old_token = token_for(client, credentials)
     rotated = api_client_rotate_secret(actor=operator, api_client=credentials.api_client)
     assert call(client, old_token).status_code == 401
@@ -237,7 +228,7 @@ def test_rotation_ends_the_old_secret_and_its_tokens(client, operator, credentia
 
 
 def test_deactivation_ends_access(client, operator, credentials, in_test):
-    services.agreement_advance(actor=operator, agreement=in_test, to=Status.ACTIVE)
+    go_live(in_test)
     token = token_for(client, credentials)
     api_client_deactivate(actor=operator, api_client=credentials.api_client)
     assert call(client, token).status_code == 401

@@ -243,3 +243,30 @@ def test_the_trigger_check_is_cheap_and_can_still_be_ignored_on_purpose(world, c
     with pgtrigger.ignore("payments.Payment:payment_legal_transitions"):
         Payment.objects.filter(reference="P1").update(status="completed")
     assert Payment.objects.get(reference="P1").status == "completed"
+
+
+def test_the_operator_prints_the_information_sheets_of_a_bank_files_cheques(
+    world, client, operator
+):
+    from io import BytesIO
+
+    from django.urls import reverse
+    from pypdf import PdfReader
+
+    ConnectionAgreement.objects.filter(pk=world.agreement.pk).update(failure_choice="cheque")
+    world.agreement.refresh_from_db()
+    batch = submit(world, client, [payment("CHK", CPR_WITHOUT_ACCOUNT), payment("TRF")])
+    pipeline.batch_process(str(batch.pk))
+    (file_id,) = pipeline.cycle_run(at=FRIDAY_CYCLE).file_ids
+    client.force_login(operator)
+
+    listing = client.get(reverse("admin:payments_bankfile_changelist")).content.decode()
+    url = reverse("admin:payments_bankfile_cheque_sheets", args=[file_id])
+    assert f'<a href="{url}">1 (PDF)</a>' in listing
+
+    answer = client.get(url)
+    assert answer["Content-Type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(BytesIO(answer.content)).pages)
+    assert "Uffe Udenkonto" in text  # the recipient of the cheque, as the register has them
+    assert "NemKonto" in text
+    assert len(PdfReader(BytesIO(answer.content)).pages) == 1  # the transfer gets no sheet

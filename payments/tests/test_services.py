@@ -225,7 +225,9 @@ def test_one_agreement_per_authority_and_system_but_a_terminated_one_is_reopened
 # --- Connection agreements: status -----------------------------------------------------------
 
 
-def test_a_new_system_goes_requested_then_in_test_then_active(authority, operator, system):
+def test_a_new_system_goes_requested_then_in_test_and_waits_for_its_test_script(
+    authority, operator, system
+):
     agreement = services.agreement_request(
         actor=operator, authority=authority, payment_system=system
     )
@@ -233,14 +235,17 @@ def test_a_new_system_goes_requested_then_in_test_then_active(authority, operato
     assert agreement.status == Status.IN_TEST
     assert agreement.test_started_at is not None
     assert agreement.activated_at is None
-    agreement = services.agreement_advance(actor=operator, agreement=agreement)
-    assert agreement.status == Status.ACTIVE
-    assert agreement.activated_at is not None
+    # Active only once its test script has passed (driven for real in test_test_mode).
+    with pytest.raises(Conflict) as refused:
+        services.agreement_advance(actor=operator, agreement=agreement)
+    assert refused.value.code == "test_script_incomplete"
+    agreement.refresh_from_db()
+    assert agreement.status == Status.IN_TEST
     transitions = [
         (e.data["from"], e.data["to"], e.data["test_skipped"])
         for e in AuditEvent.objects.filter(action="agreement.status_change").order_by("id")
     ]
-    assert transitions == [("requested", "in_test", False), ("in_test", "active", False)]
+    assert transitions == [("requested", "in_test", False)]
 
 
 def test_a_new_system_cannot_skip_its_test(authority, operator, system):

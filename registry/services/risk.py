@@ -47,7 +47,7 @@ SELECT c.key, array_remove(ARRAY[
     CASE WHEN EXISTS (SELECT 1 FROM {Payment._meta.db_table} p
                       JOIN {Recipient._meta.db_table} r ON r.id = c.recipient_id
                       WHERE p.recipient_number = r.id_number AND p.recipient_type = r.id_type
-                        AND p.status IN ('{_ON_ITS_WAY}')
+                        AND p.status IN ('{_ON_ITS_WAY}') AND NOT p.is_test
                         AND p.amount_ore >= %(large)s)
          THEN '{Reason.LARGE_PAYMENT_PENDING}' END
 ], NULL)
