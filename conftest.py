@@ -4,9 +4,11 @@ One municipality with a three-level LOS tree (root > child > grandchild, and a s
 child) and another authority. Caseworkers get role profiles with ``accounts.tests.factories.grant``.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from accounts.models import Authority, LosUnit, User
 from accounts.tests.factories import (
@@ -16,6 +18,15 @@ from accounts.tests.factories import (
     LosUnitFactory,
     grant,
 )
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's default language: a request to an /en/ page leaves
+    LocaleMiddleware's English active in the test's thread, and the next test's ``reverse``
+    would then build English URLs."""
+    yield
+    translation.deactivate()
 
 
 @dataclass

@@ -443,3 +443,7 @@ class ApiClientAdmin(ReadOnlyAdmin):
     exclude = ("callback_secret",)
     list_filter = ("kind", "is_active")
     list_select_related = ("application", "authority", "payment_system", "bank")
+
+
+# Coordinators, connection requests and user requests (issue 10) have an admin module of their own.
+import accounts.onboarding_admin  # noqa: E402, F401

@@ -435,3 +435,32 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.application.name}"
+
+
+# The onboarding models (connection and user requests) live in their own module; importing them
+# here registers them with the app.
+from accounts.onboarding import (  # noqa: E402
+    ConnectionRequest,
+    Coordinator,
+    UserRequest,
+    UserRequestLine,
+)
+
+__all__ = [
+    "ApiClient",
+    "AuditEvent",
+    "Authority",
+    "Bank",
+    "ConnectionRequest",
+    "Coordinator",
+    "DataChange",
+    "Grant",
+    "LosUnit",
+    "LosUnitGroupObjectPermission",
+    "LosUnitUserObjectPermission",
+    "RoleProfile",
+    "User",
+    "UserManager",
+    "UserRequest",
+    "UserRequestLine",
+]

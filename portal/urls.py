@@ -21,4 +21,6 @@ urlpatterns = [
     path("sagsbehandler/", include("portal.caseworker.urls")),
     path("betalinger/", include("portal.payments.urls")),
     path("administration/", include("portal.administration.urls")),
+    path("tilslutning/", include("portal.onboarding.urls")),
+    path("dokumenter/", include("portal.documents.urls")),
 ]

@@ -59,10 +59,15 @@ def letter_html(content: LetterContent) -> str:
         )
 
 
-def letter_pdf(content: LetterContent) -> bytes:
-    """The letter as a PDF document."""
+def pdf_from_html(html: str) -> bytes:
+    """An HTML document (a letter or form template) as PDF, with WeasyPrint."""
     from weasyprint import HTML  # imported here: it loads Pango, which takes a moment
 
-    pdf = HTML(string=letter_html(content), base_url=str(settings.BASE_DIR)).write_pdf()
+    pdf = HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
     assert pdf is not None
     return bytes(pdf)
+
+
+def letter_pdf(content: LetterContent) -> bytes:
+    """The letter as a PDF document."""
+    return pdf_from_html(letter_html(content))

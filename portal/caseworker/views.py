@@ -14,6 +14,7 @@ from accounts.functions import Function
 from accounts.models import RoleProfile, User
 from accounts.role_profiles import STANDARD_BY_CODE
 from nemkonto.errors import ApplicationError, NotFound
+from nemkonto.pdf_response import pdf_response
 from payments.selectors import benefit_list
 from portal.access import function_required, functions_of, has_function
 from portal.caseworker.forms import (
@@ -240,11 +241,7 @@ def letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
     if not found.pdf:
         raise Http404
     with found.pdf.open("rb") as pdf:
-        response = HttpResponse(pdf.read(), content_type="application/pdf")
-    disposition = "attachment" if "download" in request.GET else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="aktiveringsbrev-{found.pk}.pdf"'
-    response["Cache-Control"] = "no-store"  # it carries the activation code
-    return response
+        return pdf_response(request, pdf.read(), f"aktiveringsbrev-{found.pk}.pdf")
 
 
 # --- Specific accounts --------------------------------------------------------------------------
