@@ -38,10 +38,11 @@ typecheck:
 # importing the nemkonto package (its Celery app) puts in the environment of the wrapper.
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=nemkonto.settings.test
 
+# The whole suite, the fault-tolerance tests (tests/faults, marker `faults`) included.
 pytest:
-	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest -m "not faults" $(PYTEST_ARGS)
+	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest $(PYTEST_ARGS)
 
-## test-faults: the fault-tolerance tests (tests/faults; not yet in `make test`: see issue 8)
+## test-faults: only the fault-tolerance tests (they are part of `make test` too)
 test-faults: install
 	$(TEST_SETTINGS) $(RUN) python -m nemkonto.embedded_db -- python -m pytest tests/faults -m faults $(PYTEST_ARGS)
 

@@ -3,6 +3,10 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+# The filesystem broker of ``make run`` and the tests, with atomic message files.
+TRANSPORT_ALIASES["filesystem"] = "nemkonto.filesystem_broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nemkonto.settings.local")
 

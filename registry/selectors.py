@@ -60,6 +60,16 @@ def _in_force_at(at: datetime.datetime, start: str) -> Q:
     return Q(**{f"{start}__lte": at}) & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
 
 
+def _nemkonto_waiting(at: datetime.datetime) -> Q:
+    """A version waiting (for activation or review) at ``at``: from its registration until it was
+    activated or cancelled. Never in force at the same moment (activated later, or not at all)."""
+    return Q(created_at__lte=at) & (
+        Q(activated_at__gt=at)
+        | Q(activated_at__isnull=True, ended_at__isnull=True)
+        | Q(activated_at__isnull=True, ended_at__gt=at)
+    )
+
+
 def nemkonto_at(*, recipient: Recipient, at: datetime.datetime | None = None) -> NemKonto | None:
     """The NemKonto version in force at ``at`` (now by default), or None."""
     at = at or timezone.now()
@@ -78,14 +88,27 @@ def nemkonto_waiting_at(
     waiting from its registration until it was activated or cancelled."""
     at = at or timezone.now()
     return (
-        NemKonto.objects.filter(recipient=recipient, created_at__lte=at)
-        .filter(
-            Q(activated_at__gt=at)
-            | Q(activated_at__isnull=True, ended_at__isnull=True)
-            | Q(activated_at__isnull=True, ended_at__gt=at)
-        )
+        NemKonto.objects.filter(recipient=recipient)
+        .filter(_nemkonto_waiting(at))
         .order_by("-created_at", "-id")
         .first()
+    )
+
+
+def nemkonto_in_force_and_waiting_at(
+    *, recipient: Recipient, at: datetime.datetime
+) -> tuple[NemKonto | None, NemKonto | None]:
+    """``nemkonto_at`` and ``nemkonto_waiting_at`` in one query (each look-up needs both)."""
+    versions = list(
+        NemKonto.objects.filter(recipient=recipient).filter(
+            _in_force_at(at, "activated_at") | _nemkonto_waiting(at)
+        )
+    )
+    in_force = [v for v in versions if v.activated_at is not None and v.activated_at <= at]
+    waiting = [v for v in versions if v not in in_force]
+    return (
+        max(in_force, key=lambda v: (v.activated_at, v.pk), default=None),
+        max(waiting, key=lambda v: (v.created_at, v.pk), default=None),
     )
 
 
@@ -140,8 +163,7 @@ def account_resolve(
                     % {"benefit": benefit.code, "until": until},
                     version_id=specific.pk,
                 )
-    current = nemkonto_at(recipient=recipient, at=at)
-    waiting = nemkonto_waiting_at(recipient=recipient, at=at)
+    current, waiting = nemkonto_in_force_and_waiting_at(recipient=recipient, at=at)
     if current is not None:
         reason = _("The recipient's NemKonto applies (registered through %(channel)s).") % {
             "channel": current.get_channel_display()

@@ -57,9 +57,11 @@ _AMOUNTS = itertools.count(1)
 def stack_env(tmp_path: Path, broker_url: str, **extra: str) -> dict[str, str]:
     """A stack on a broker of the test's own, with the bank folders in ``tmp_path``, answers
     collected every second and a sweeper that resumes work idle for 3 seconds. A Redis broker
-    delivers a task again 3 seconds after the worker that took it died."""
+    delivers a task again 3 seconds after the worker that took it died. The cache is the
+    database's, not a REDIS_URL of the environment (CI points that at the machine's Redis)."""
     return {
         "CELERY_BROKER_URL": broker_url,
+        "REDIS_URL": "",
         "CELERY_BROKER_TRANSPORT_OPTIONS": json.dumps(
             {"visibility_timeout": 3, "unacked_restore_interval": 1, "unacked_restore_throttle": 1}
         ),
@@ -158,12 +160,17 @@ def wait_until(
 
 
 def queue_task(broker_url: str, name: str, *args: object) -> None:
-    """Send a task to the stack's worker through its broker, as beat or the web would."""
+    """Send a task to the stack's worker through its broker, as beat or the web would.
+
+    The connection is opened on ``broker_url`` explicitly: Celery prefers a CELERY_BROKER_URL in
+    the environment (as CI exports, for the machine's broker) over the app's own broker setting.
+    """
     from celery import Celery
 
-    app = Celery("faults", broker=broker_url, set_as_current=False)
+    app = Celery("faults", set_as_current=False)
     try:
-        app.send_task(name, args=list(args), serializer="json")
+        with app.connection_for_write(broker_url) as connection:
+            app.send_task(name, args=list(args), serializer="json", connection=connection)
     finally:
         app.close()
 

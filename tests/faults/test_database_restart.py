@@ -1,5 +1,5 @@
 """PostgreSQL restarted during a cycle (issue 8). The stack runs against a PostgreSQL server of
-the test's own (embedded, in the test's folder; the machine's server is not touched), with the
+the test's own (embedded, in a temporary folder; the machine's server is not touched), with the
 connection pool of production. The server is stopped without a clean shutdown (every session
 cut, the WAL replayed on start), and started again:
 
@@ -15,7 +15,10 @@ Afterwards every invariant holds (``invariants.check_invariants``).
 import datetime
 import os
 import random
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -42,12 +45,20 @@ _ROW_LOCK = f"SELECT 1 FROM {PAYMENT} WHERE id = %s FOR UPDATE"  # noqa: S608
 
 
 @pytest.fixture
-def private_postgres(tmp_path):
-    """A private server holding a copy of the test database (the world built in it)."""
-    server = PrivatePostgres(tmp_path / "postgres")
-    server.start()
-    yield server
-    server.stop()
+def private_postgres():
+    """A private server holding a copy of the test database (the world built in it).
+
+    Its folder is not under pytest's: run as root, the server runs as its own system user, which
+    must traverse the folders above its data, and each pytest run (any other on the machine
+    too) closes pytest's root folder to other users again."""
+    folder = Path(tempfile.mkdtemp(prefix="nemkonto-faults-"))
+    server = PrivatePostgres(folder)
+    try:
+        server.start()
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_database_restart_in_the_middle_of_a_cycle(
