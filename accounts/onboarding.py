@@ -58,7 +58,33 @@ class Coordinator(models.Model):
         return f"{self.user} ({self.authority})"
 
 
-class ConnectionRequest(models.Model):
+class DecidedRequest(models.Model):
+    """What every request an operator decides has: who asked and when, and the decision (a
+    returned request carries the reason)."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    return_reason = models.TextField(_("reason for returning"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ConnectionRequest(DecidedRequest):
     """An authority's request to connect a payment system, reviewed by an operator.
 
     submitted -> approved (the agreements are made), or submitted -> returned (with a reason)
@@ -75,12 +101,6 @@ class ConnectionRequest(models.Model):
         verbose_name=_("authority"),
         on_delete=models.PROTECT,
         related_name="connection_requests",
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.PROTECT,
-        related_name="+",
     )
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED
@@ -125,17 +145,6 @@ class ConnectionRequest(models.Model):
     technical_name = models.CharField(_("technical contact"), max_length=200)
     technical_email = models.EmailField(_("technical contact's e-mail"))
     technical_phone = models.CharField(_("technical contact's phone"), max_length=30)
-    submitted_at = models.DateTimeField(_("submitted at"))
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    return_reason = models.TextField(_("reason for returning"), blank=True)
     agreement = models.OneToOneField(
         "payments.ConnectionAgreement",
         verbose_name=_("connection agreement"),
@@ -181,7 +190,7 @@ class ConnectionRequest(models.Model):
         return str(self.payment_system)
 
 
-class UserRequest(models.Model):
+class UserRequest(DecidedRequest):
     """A request to create a caseworker or change one's role profiles, for an authority without
     a local administrator of its own; an operator carries it out (or returns it)."""
 
@@ -199,12 +208,6 @@ class UserRequest(models.Model):
         verbose_name=_("authority"),
         on_delete=models.PROTECT,
         related_name="user_requests",
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        on_delete=models.PROTECT,
-        related_name="+",
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     status = models.CharField(
@@ -224,17 +227,6 @@ class UserRequest(models.Model):
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     note = models.TextField(_("note"), blank=True)
-    submitted_at = models.DateTimeField(_("submitted at"))
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    return_reason = models.TextField(_("reason for returning"), blank=True)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]

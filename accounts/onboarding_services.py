@@ -317,7 +317,8 @@ def connection_request_clean(
     data.technical_phone = _required(data.technical_phone, "technical_phone", 30)
 
 
-_STORED = (
+# What a request stores of its form (besides the LOS units).
+CONNECTION_REQUEST_FIELDS = (
     "new_system",
     "payment_system",
     "system_name",
@@ -341,7 +342,7 @@ _STORED = (
 
 
 def _store(request: ConnectionRequest, data: ConnectionRequestData) -> None:
-    for name in _STORED:
+    for name in CONNECTION_REQUEST_FIELDS:
         setattr(request, name, getattr(data, name))
     request.save()
     request.units.set(data.units)
@@ -358,12 +359,7 @@ def _request_audit(request: ConnectionRequest) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def connection_request_submit(
-    *, actor: User, authority: Authority, data: ConnectionRequestData
-) -> ConnectionRequest:
-    """Submit the authority's connection request. Raises PermissionDenied (not its coordinator
-    or local administrator), ValidationFailed."""
+def _require_may_request_connection(actor: User, authority: Authority) -> None:
     if not can_request_connection(user=actor, authority=authority):
         raise PermissionDenied(
             _(
@@ -373,6 +369,15 @@ def connection_request_submit(
             % {"authority": authority},
             code="not_permitted",
         )
+
+
+@transaction.atomic
+def connection_request_submit(
+    *, actor: User, authority: Authority, data: ConnectionRequestData
+) -> ConnectionRequest:
+    """Submit the authority's connection request. Raises PermissionDenied (not its coordinator
+    or local administrator), ValidationFailed."""
+    _require_may_request_connection(actor, authority)
     connection_request_clean(authority=authority, data=data)
     request = ConnectionRequest(
         authority=authority, requested_by=actor, submitted_at=timezone.now()
@@ -396,15 +401,7 @@ def connection_request_resubmit(
     returned), ValidationFailed."""
     request = ConnectionRequest.objects.select_for_update().get(pk=request.pk)
     authority = request.authority
-    if not can_request_connection(user=actor, authority=authority):
-        raise PermissionDenied(
-            _(
-                "Only the coordinator or a local administrator of %(authority)s may request a "
-                "connection."
-            )
-            % {"authority": authority},
-            code="not_permitted",
-        )
+    _require_may_request_connection(actor, authority)
     if request.status != Status.RETURNED:
         raise Conflict(
             _("Only a returned request can be corrected and submitted again."),
@@ -428,22 +425,47 @@ def connection_request_resubmit(
     return request
 
 
-def _submitted(request: ConnectionRequest) -> ConnectionRequest:
+# Generic over the two kinds of request an operator decides.
+def _submitted[R: (ConnectionRequest, UserRequest)](request: R, *related: str) -> R:
+    """The request, locked, if it is still submitted. Raises NotFound, Conflict."""
     locked = (
-        ConnectionRequest.objects.select_for_update(of=("self",))
-        .select_related("authority", "payment_system", "bank")
+        type(request)
+        .objects.select_for_update(of=("self",))
+        .select_related("authority", *related)
         .filter(pk=request.pk)
         .first()
     )
     if locked is None:
         raise NotFound(_("There is no such request."), code="not_found")
-    if locked.status != Status.SUBMITTED:
+    if locked.status != type(request).Status.SUBMITTED:
         raise Conflict(
             _("The request is %(status)s: only a submitted request can be decided.")
             % {"status": locked.get_status_display().lower()},
             code="not_submitted",
         )
     return locked
+
+
+def _return_to_requester[R: (ConnectionRequest, UserRequest)](
+    *, actor: User, request: R, reason: str, action: str
+) -> R:
+    """Return a submitted request to its requester with a reason (audited as ``action``)."""
+    _require_operator(actor)
+    reason = _required(reason, "reason", 2000)
+    request = _submitted(request)
+    request.status = type(request).Status.RETURNED
+    request.return_reason = reason
+    request.decided_at = timezone.now()
+    request.decided_by = actor
+    request.save(update_fields=["status", "return_reason", "decided_at", "decided_by"])
+    audit_record(
+        actor=actor,
+        action=action,
+        target=request,
+        authority=request.authority,
+        data={"reason": reason},
+    )
+    return request
 
 
 def _new_system_code(name: str) -> str:
@@ -485,10 +507,10 @@ def connection_request_approve(*, actor: User, request: ConnectionRequest) -> Co
     operator), Conflict (not submitted, an agreement exists), ValidationFailed (the request no
     longer holds, e.g. the go-live date has passed)."""
     _require_operator(actor)
-    request = _submitted(request)
+    request = _submitted(request, "payment_system", "bank")
     authority = request.authority
     data = ConnectionRequestData(
-        **{name: getattr(request, name) for name in _STORED},
+        **{name: getattr(request, name) for name in CONNECTION_REQUEST_FIELDS},
         units=list(request.units.all()),
     )
     connection_request_clean(authority=authority, data=data, approving=True)
@@ -543,22 +565,9 @@ def connection_request_return(
 ) -> ConnectionRequest:
     """Return a submitted request to the requester with a reason. Raises PermissionDenied,
     Conflict (not submitted), ValidationFailed (no reason)."""
-    _require_operator(actor)
-    reason = _required(reason, "reason", 2000)
-    request = _submitted(request)
-    request.status = Status.RETURNED
-    request.return_reason = reason
-    request.decided_at = timezone.now()
-    request.decided_by = actor
-    request.save(update_fields=["status", "return_reason", "decided_at", "decided_by"])
-    audit_record(
-        actor=actor,
-        action="connection_request.return",
-        target=request,
-        authority=request.authority,
-        data={"reason": reason},
+    return _return_to_requester(
+        actor=actor, request=request, reason=reason, action="connection_request.return"
     )
-    return request
 
 
 # --- User requests --------------------------------------------------------------------------
@@ -691,31 +700,13 @@ def user_request_submit(
     return request
 
 
-def _user_request_submitted(request: UserRequest) -> UserRequest:
-    locked = (
-        UserRequest.objects.select_for_update(of=("self",))
-        .select_related("authority", "user")
-        .filter(pk=request.pk)
-        .first()
-    )
-    if locked is None:
-        raise NotFound(_("There is no such request."), code="not_found")
-    if locked.status != UserStatus.SUBMITTED:
-        raise Conflict(
-            _("The request is %(status)s: only a submitted request can be decided.")
-            % {"status": locked.get_status_display().lower()},
-            code="not_submitted",
-        )
-    return locked
-
-
 @transaction.atomic
 def user_request_carry_out(*, actor: User, request: UserRequest) -> UserRequest:
     """Create the user and grant (or revoke) the requested role profiles through the accounts
     services, then mark the request done; all or nothing. Raises PermissionDenied, Conflict,
     ValidationFailed (from the services, e.g. a username taken since)."""
     _require_operator(actor)
-    request = _user_request_submitted(request)
+    request = _submitted(request, "user")
     lines = list(request.lines.select_related("role_profile", "unit"))
     user = request.user
     if request.kind == UserRequest.Kind.CREATE:
@@ -761,25 +752,13 @@ def user_request_carry_out(*, actor: User, request: UserRequest) -> UserRequest:
 def user_request_return(*, actor: User, request: UserRequest, reason: str) -> UserRequest:
     """Return a submitted user request with a reason. Raises PermissionDenied, Conflict,
     ValidationFailed (no reason)."""
-    _require_operator(actor)
-    reason = _required(reason, "reason", 2000)
-    request = _user_request_submitted(request)
-    request.status = UserStatus.RETURNED
-    request.return_reason = reason
-    request.decided_at = timezone.now()
-    request.decided_by = actor
-    request.save(update_fields=["status", "return_reason", "decided_at", "decided_by"])
-    audit_record(
-        actor=actor,
-        action="user_request.return",
-        target=request,
-        authority=request.authority,
-        data={"reason": reason},
+    return _return_to_requester(
+        actor=actor, request=request, reason=reason, action="user_request.return"
     )
-    return request
 
 
 __all__ = [
+    "CONNECTION_REQUEST_FIELDS",
     "ConnectionRequestData",
     "RequestedGrant",
     "connection_request_approve",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Authority, Bank, ConnectionRequest, LosUnit, RoleProfile, User
 from accounts.onboarding import failure_choices, waiting_fallback_choices
 from accounts.onboarding_services import (
+    CONNECTION_REQUEST_FIELDS,
     ConnectionRequestData,
     RequestedGrant,
     connection_request_clean,
@@ -137,29 +138,9 @@ class ConnectionRequestForm(forms.Form):
     def initial_from(cls, request: ConnectionRequest) -> dict[str, Any]:
         """The form filled in from a stored (returned) request, to correct it."""
         initial: dict[str, Any] = {
-            name: getattr(request, name)
-            for name in (
-                "system_name",
-                "system_vendor",
-                "bank",
-                "bank_agreement_number",
-                "disbursement_reg",
-                "disbursement_number",
-                "failure_choice",
-                "waiting_fallback",
-                "error_account_reg",
-                "error_account_number",
-                "go_live_on",
-                "contact_name",
-                "contact_email",
-                "contact_phone",
-                "technical_name",
-                "technical_email",
-                "technical_phone",
-            )
+            name: getattr(request, name) for name in CONNECTION_REQUEST_FIELDS
         }
         initial["connection"] = NEW if request.new_system else EXISTING
-        initial["payment_system"] = request.payment_system
         initial["units"] = list(request.units.all())
         return initial
 
