@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
@@ -52,6 +51,7 @@ from payments.services.agreements import (
     agreement_advance,
     agreement_request,
     bank_agreement_create,
+    payment_system_create,
 )
 from registry.identifiers import IdentifierError, parse_danish_account
 
@@ -468,35 +468,14 @@ def _return_to_requester[R: (ConnectionRequest, UserRequest)](
     return request
 
 
-def _new_system_code(name: str) -> str:
-    base = slugify(name)[:34] or "system"
-    code, n = base, 1
-    while PaymentSystem.objects.filter(code=code).exists():
-        n += 1
-        code = f"{base}-{n}"
-    return code
-
-
 def _make_system(actor: User, request: ConnectionRequest) -> PaymentSystem:
-    # There is no payments service for a new payment system: the request is its only source.
-    system = PaymentSystem.objects.create(
-        code=_new_system_code(request.system_name),
+    return payment_system_create(
+        actor=actor,
         name=request.system_name,
         vendor=request.system_vendor,
-    )
-    audit_record(
-        actor=actor,
-        action="payment_system.create",
-        target=system,
         authority=request.authority,
-        data={
-            "code": system.code,
-            "name": system.name,
-            "vendor": system.vendor,
-            "request": request.pk,
-        },
+        context={"request": request.pk},
     )
-    return system
 
 
 @transaction.atomic

@@ -38,7 +38,9 @@ def test_approving_a_new_system_makes_system_bank_agreement_and_agreement_in_tes
     approved = connection_request_approve(actor=operator, request=request)
 
     system = PaymentSystem.objects.get(name="Opus Debitor")
-    assert system.vendor == "KMD"
+    assert (system.code, system.vendor) == ("opus-debitor", "KMD")
+    created = AuditEvent.objects.get(action="payment_system.create", target_id=str(system.pk))
+    assert created.data["request"] == request.pk
     agreement = ConnectionAgreement.objects.get(authority=authority, payment_system=system)
     assert agreement.status == ConnectionAgreement.Status.IN_TEST
     assert agreement.failure_choice == "cheque"

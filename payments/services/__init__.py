@@ -10,6 +10,7 @@ from payments.services.agreements import (
     bank_agreement_update,
     benefit_create,
     benefit_update,
+    payment_system_create,
     readiness_confirm,
     readiness_withdraw,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "bank_agreement_update",
     "benefit_create",
     "benefit_update",
+    "payment_system_create",
     "readiness_confirm",
     "readiness_withdraw",
 ]

@@ -13,6 +13,7 @@ import pghistory
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
@@ -169,6 +170,39 @@ def _waiting_fallback(value: str) -> str:
             code="invalid_choice",
         )
     return value
+
+
+def _new_system_code(name: str) -> str:
+    base = slugify(name)[:34] or "system"
+    code, n = base, 1
+    while PaymentSystem.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base}-{n}"
+    return code
+
+
+@transaction.atomic
+def payment_system_create(
+    *,
+    actor: User,
+    name: str,
+    vendor: str = "",
+    authority: Authority | None = None,
+    context: dict[str, Any] | None = None,
+) -> PaymentSystem:
+    """A new payment system, its code made from the name (unique). Operators only; ``authority``
+    and ``context`` (e.g. the connection request it came from) go into the audit event.
+    Raises PermissionDenied."""
+    _require(_is_operator(actor), _("Only an operator may register a payment system."))
+    system = PaymentSystem.objects.create(code=_new_system_code(name), name=name, vendor=vendor)
+    audit_record(
+        actor=actor,
+        action="payment_system.create",
+        target=system,
+        authority=authority,
+        data={"code": system.code, "name": system.name, "vendor": system.vendor, **(context or {})},
+    )
+    return system
 
 
 @transaction.atomic

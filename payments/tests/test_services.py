@@ -122,6 +122,16 @@ def test_outsider_may_not_change_a_benefit(authority, benefits_clerk, outsider):
 # --- Connection agreements: request ---------------------------------------------------------
 
 
+def test_an_operator_registers_payment_systems_with_unique_codes(operator, local_admin):
+    first = services.payment_system_create(actor=operator, name="Opus Debitor", vendor="KMD")
+    second = services.payment_system_create(actor=operator, name="Opus  debitor!")
+
+    assert (first.code, second.code) == ("opus-debitor", "opus-debitor-2")
+    assert AuditEvent.objects.filter(action="payment_system.create").count() == 2
+    with pytest.raises(PermissionDenied):
+        services.payment_system_create(actor=local_admin, name="Eget system")
+
+
 def test_local_admin_requests_an_agreement(authority, local_admin, system):
     agreement = services.agreement_request(
         actor=local_admin,
