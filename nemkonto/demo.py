@@ -12,9 +12,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.demo import DemoAuthority, DemoEmployee, DemoUnit, demo_organisation_load
-from accounts.models import Authority, User
+from accounts.models import Authority, Bank, LosUnit, User
+from accounts.onboarding import ConnectionRequest
+from accounts.onboarding_services import ConnectionRequestData, connection_request_submit
+from payments.calendar import add_bank_days
 from payments.demo import DemoPaymentSetup, demo_payments_load
 from payments.demo_batch import demo_batch_submit
 from payments.readiness import MANUAL_ITEMS
@@ -149,6 +153,40 @@ def _operator() -> User:
     return operator
 
 
+def _connection_request(local_admin: User) -> dict[str, Any]:
+    """The state agency's request to connect a new payment system, submitted and waiting for an
+    operator's decision in the admin (made once: reloading finds it)."""
+    authority = local_admin.authority
+    assert authority is not None
+    request = ConnectionRequest.objects.filter(authority=authority).first()
+    if request is None:
+        setup = PAYMENT_SETUPS[authority.code]
+        data = ConnectionRequestData(
+            new_system=True,
+            payment_system=None,
+            system_name="Navision Stat",
+            system_vendor="Demo Leverandør A/S",
+            units=[LosUnit.objects.get(authority=authority, parent=None)],
+            bank=Bank.objects.get(reg=setup.bank_reg),
+            bank_agreement_number=setup.bank_agreement_number,
+            disbursement_reg="",
+            disbursement_number="",
+            failure_choice="return",
+            waiting_fallback="return",
+            error_account_reg="",
+            error_account_number="",
+            go_live_on=add_bank_days(timezone.localdate(), 20),
+            contact_name=local_admin.get_full_name(),
+            contact_email="nemkonto@ustyr.example.dk",
+            contact_phone="33 12 34 56",
+            technical_name="Demo Leverandør A/S, support",
+            technical_email="support@leverandoer.example.dk",
+            technical_phone="70 12 34 56",
+        )
+        request = connection_request_submit(actor=local_admin, authority=authority, data=data)
+    return {"id": request.pk, "system": request.system_label, "status": request.status}
+
+
 def demo_data_load() -> dict[str, Any]:
     """Create the demo data if missing and describe it; raises DemoDataNotAllowed in production."""
     if not settings.NEMKONTO_DEMO_DATA_ALLOWED:
@@ -184,9 +222,16 @@ def demo_data_load() -> dict[str, Any]:
             limited_benefit="BOLIG",
         )
         logins += registry.pop("logins")
+        connection_request = _connection_request(User.objects.get(username="ustyr-admin"))
         batch = demo_batch_submit(
             client_id=PAYMENT_SETUPS["nemby"].api_clients["kmd-ydelse"][0],
             bank_agreement_number=PAYMENT_SETUPS["nemby"].bank_agreement_number,
             los_unit="KONTANT",
         )
-    return {"logins": logins, "authorities": authorities, "registry": registry, "batch": batch}
+    return {
+        "logins": logins,
+        "authorities": authorities,
+        "registry": registry,
+        "connection_request": connection_request,
+        "batch": batch,
+    }

@@ -55,6 +55,21 @@ def test_demo_json_lists_authorities_with_what_a_payment_system_needs() -> None:
     assert roles["operator"] == "operator"
 
 
+def test_a_connection_request_waits_for_the_operator() -> None:
+    from accounts.models import ConnectionRequest
+
+    described = _demo_json()["connection_request"]
+
+    request = ConnectionRequest.objects.get()
+    assert described == {
+        "id": request.pk,
+        "system": "Navision Stat (Demo Leverandør A/S)",
+        "status": "submitted",
+    }
+    assert request.authority.code == "ustyr"
+    assert request.requested_by.username == "ustyr-admin"
+
+
 def test_only_the_operator_has_a_password_everyone_else_logs_in_with_mitid() -> None:
     from accounts.models import User
     from portal.demo_identities import demo_identities
