@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
@@ -132,24 +132,20 @@ class BankFileAdmin(ReadOnlyAdmin):
     actions = ("write_now",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BankFile]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                cheque_count=Count(
-                    "payments", filter=Q(payments__failure_handling=FailureHandling.CHEQUE)
-                )
-            )
+        # Exists, not a count: it stops at the file's first cheque, and the list's count of
+        # files leaves it out.
+        cheques = Payment.objects.filter(
+            bank_file=OuterRef("pk"), failure_handling=FailureHandling.CHEQUE
         )
+        return super().get_queryset(request).annotate(has_cheques=Exists(cheques))
 
     @admin.display(description=_("cheque information sheets"))
     def cheque_sheets(self, bank_file: BankFile) -> str | None:
         """The information sheets to post with the file's cheque order (its CHK payments)."""
-        count = getattr(bank_file, "cheque_count", 0)
-        if not count:
+        if not getattr(bank_file, "has_cheques", False):
             return None  # the admin's empty value
         url = reverse("admin:payments_bankfile_cheque_sheets", args=[bank_file.pk])
-        return format_html('<a href="{}">{} (PDF)</a>', url, count)
+        return format_html('<a href="{}">PDF</a>', url)
 
     def get_urls(self) -> list[URLPattern]:
         return [
