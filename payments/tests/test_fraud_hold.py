@@ -103,3 +103,15 @@ def test_ordinary_changes_are_not_held(world):
         kind=User.Kind.CITIZEN, recipient_type="CPR", recipient_id=CPR_WITH_NEMKONTO
     )
     assert nemkonto_set(actor=citizen, account=NEW_ACCOUNT).version.state == "active"
+
+
+def test_a_large_test_payment_does_not_hold_a_change(world, client):
+    # A payment system in test sends made-up amounts to real IDs; it moves no money.
+    batch = submit(world, client, [payment("LARGE", CPR_WITH_NEMKONTO, amount="75000.00")])
+    pipeline.batch_process(str(batch.pk))
+    Payment.objects.filter(batch=batch).update(is_test=True)
+    citizen = UserFactory.create(
+        kind=User.Kind.CITIZEN, recipient_type="CPR", recipient_id=CPR_WITH_NEMKONTO
+    )
+
+    assert nemkonto_set(actor=citizen, account=NEW_ACCOUNT).version.state == "active"
