@@ -215,6 +215,7 @@ def test_a_change_stamped_before_the_attach_but_committed_after_it_is_still_foun
     batch = submit(world, client, [payment("P1")])
     pipeline.batch_process(str(batch.pk))
     batch.refresh_from_db()
+    assert batch.processed_at is not None
     new = _replace_nemkonto(batch.processed_at - datetime.timedelta(minutes=30))
 
     result = pipeline.cycle_run(at=FRIDAY_CYCLE)
