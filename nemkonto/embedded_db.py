@@ -73,8 +73,11 @@ def ensure_started(pgdata: Path = PGDATA, database: str = DATABASE_NAME) -> str:
 
 
 def _configure(socket_dir: str) -> bool:
-    """Apply ``SERVER_SETTINGS`` (ALTER SYSTEM, then a reload); True when a setting changed that
-    takes a restart (shared_buffers), which happens once, on the first start of a data folder."""
+    """Apply ``SERVER_SETTINGS`` (ALTER SYSTEM, then a reload); True when a setting that takes a
+    restart (shared_buffers) is not yet in effect, as on the first start of a data folder.
+
+    That is read from the values in effect, not from ``pending_restart``: that flag is set only
+    once the postmaster has processed the reload's signal, which may be after the query."""
     with psycopg.connect(host=socket_dir, user=SUPERUSER, dbname="postgres", autocommit=True) as c:
         configured: dict[str, str] = dict(
             c.execute(
@@ -87,10 +90,14 @@ def _configure(socket_dir: str) -> bool:
             c.execute(
                 sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
             )
-        if not changed:
-            return False
-        c.execute("SELECT pg_reload_conf()")
-        row = c.execute("SELECT count(*) FROM pg_settings WHERE pending_restart").fetchone()
+        if changed:
+            c.execute("SELECT pg_reload_conf()")
+        row = c.execute(
+            "SELECT count(*) FROM pg_settings s "
+            "JOIN unnest(%s::text[], %s::text[]) AS wanted(name, value) USING (name) "
+            "WHERE s.context = 'postmaster' AND current_setting(s.name) <> wanted.value",
+            [list(SERVER_SETTINGS), list(SERVER_SETTINGS.values())],
+        ).fetchone()
         return bool(row and row[0])
 
 

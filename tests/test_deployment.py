@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from nemkonto import embedded_db
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 GOOD_ENV = {
     "DJANGO_SETTINGS_MODULE": "nemkonto.settings.production",
@@ -103,3 +105,12 @@ def test_compose_environment_starts_production_settings() -> None:
     assert env["DATABASE_URL"].startswith("postgres://nemkonto:nemkonto@postgres:5432/")
     result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_database_server_has_the_embedded_servers_settings() -> None:
+    """The server of docker compose is configured as make run's (the pipeline needs both)."""
+    command = _compose()["services"]["postgres"]["command"]
+    assert command[0] == "postgres"
+    given = dict(option.split("=", 1) for option in command[2::2])
+    assert command[1::2] == ["-c"] * len(given)
+    assert given == embedded_db.SERVER_SETTINGS

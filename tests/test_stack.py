@@ -98,6 +98,17 @@ def _operator_count(pgdata: Path) -> int:
         return int(row.fetchone()[0])  # type: ignore[index]
 
 
+def _server_settings(pgdata: Path) -> dict[str, str]:
+    """The running server's values of the settings embedded_db configures, as SHOW gives them."""
+    import psycopg
+
+    with psycopg.connect(host=str(pgdata), user="postgres", dbname="nemkonto") as conn:
+        return {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            for name in embedded_db.SERVER_SETTINGS
+        }
+
+
 def test_embedded_launcher_runs_everything_and_stops_it_all(launcher_env, tmp_path) -> None:
     pgdata = tmp_path / "pgdata"
     launcher_env["NEMKONTO_PGDATA"] = str(pgdata)
@@ -114,6 +125,8 @@ def test_embedded_launcher_runs_everything_and_stops_it_all(launcher_env, tmp_pa
             assert _admin_login(launcher.port, login[1], login[2]) == 200
             # Loading the demo data again (second run) duplicates nothing.
             assert _operator_count(pgdata) == 1
+            # The first start restarted the new server once so that shared_buffers took effect.
+            assert _server_settings(pgdata) == embedded_db.SERVER_SETTINGS
             children = _children_of(launcher.process.pid)
             assert len(children) == 5  # web, worker, beat, simulated bank, OpenID provider
             assert re.search(
