@@ -64,7 +64,9 @@ def expected_outcomes(first: int, count: int) -> Counter[str]:
 
 
 def amount_ore(k: int) -> int:
-    return 0 if outcome(k) == "rejected_2" else 10_000 + (k * 7919) % 500_000
+    # 499,979 rather than a round modulus: payment k and payment k + 1,000,000 (the alongside
+    # batch, paying the same persons) then differ in amount, so the duplicate guard holds none.
+    return 0 if outcome(k) == "rejected_2" else 10_000 + (k * 7919) % 499_979
 
 
 def payment(k: int) -> dict[str, Any]:

@@ -18,7 +18,6 @@ never a time.
 DATABASE_URL=... pytest tests/benchmarks/test_bank_bulk_bench.py --run-benchmarks -s
 """
 
-import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +30,7 @@ from accounts.models import ApiClient, AuditEvent, Bank
 from accounts.tests.factories import AuthorityFactory
 from registry.bank_bulk import bank_bulk_apply, bank_bulk_submit
 from registry.models import BankBulkRow, NemKonto, Notice, Recipient
+from tests.benchmarks.peak_memory import peak_mib
 
 PERSONS = 100_000
 CHANGES = 100_000
@@ -62,9 +62,9 @@ def _fill_register(authority_id: int) -> list[str]:
             f"""
             INSERT INTO {nemkonto} (recipient_id, state, channel, actor_label, account_kind, reg,
                                     number, iban, bic, created_at, activated_at, end_reason,
-                                    ended_by_label, ended_channel)
+                                    ended_by_label, ended_channel, hold_reasons)
             SELECT id, 'active', 'bank', 'bank 3000', 'danish', '3000',
-                   lpad(id::text, 10, '0'), '', '', now(), now(), '', '', ''
+                   lpad(id::text, 10, '0'), '', '', now(), now(), '', '', '', '[]'::jsonb
             FROM {recipients} WHERE id % 10 <> 0
             """  # noqa: S608 - table names from model metadata
         )
@@ -72,9 +72,9 @@ def _fill_register(authority_id: int) -> list[str]:
             f"""
             INSERT INTO {nemkonto} (recipient_id, state, channel, actor_label, authority_id,
                                     account_kind, reg, number, iban, bic, created_at,
-                                    end_reason, ended_by_label, ended_channel)
+                                    end_reason, ended_by_label, ended_channel, hold_reasons)
             SELECT id, 'pending', 'caseworker', 'sagsbehandler', %s, 'danish', '3000',
-                   lpad((id + 7)::text, 10, '0'), '', '', now(), '', '', ''
+                   lpad((id + 7)::text, 10, '0'), '', '', now(), '', '', '', '[]'::jsonb
             FROM {recipients} WHERE id %% 100 = 1
             """,  # noqa: S608 - table names from model metadata
             [authority_id],
@@ -155,9 +155,10 @@ def _floor(changes: list[dict[str, Any]], bank_id: int) -> None:
             f"""
             INSERT INTO {nemkonto} (recipient_id, state, channel, actor_label, bank_id,
                                     created_at, activated_at, end_reason, ended_by_label,
-                                    ended_channel, account_kind, reg, number, iban, bic)
+                                    ended_channel, account_kind, reg, number, iban, bic,
+                                    hold_reasons)
             SELECT DISTINCT ON (r.id) r.id, 'active', 'bank', 'bank 3000', %s, now(), now(), '',
-                   '', '', 'danish', s.reg, s.number, '', ''
+                   '', '', 'danish', s.reg, s.number, '', '', '[]'::jsonb
             FROM floor_stage s JOIN {recipients} r
                  ON r.id_type = s.id_type AND r.id_number = s.id_number
             """,  # noqa: S608 - table names from model metadata
@@ -278,7 +279,7 @@ def test_bank_bulk_report_of_100000_changes(capsys: pytest.CaptureFixture[str]) 
             f"  ratio service/floor: {service_rate / floor_rate:.2f} (aim >= 0.50); without "
             f"the {extra_s:.2f} s of notices and audit records, which the floor does not "
             f"write: {floor_s / (service_s - extra_s):.2f}\n"
-            f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB\n"
+            f"  peak RSS {peak_mib():.0f} MiB\n"
             "  slowest statements of that apply:\n"
             + "\n".join(f"    {t:6.2f} s  {sql}" for t, sql in sorted(statements)[::-1][:10])
         )

@@ -58,9 +58,9 @@ def _fill_register(numbers: list[str]) -> None:
             f"""
             INSERT INTO {nemkonto} (recipient_id, state, channel, actor_label, account_kind, reg,
                                     number, iban, bic, created_at, activated_at, end_reason,
-                                    ended_by_label, ended_channel)
+                                    ended_by_label, ended_channel, hold_reasons)
             SELECT id, 'active', 'bank', 'bank 3000', 'danish', '3000',
-                   lpad(id::text, 10, '0'), '', '', now(), now(), '', '', ''
+                   lpad(id::text, 10, '0'), '', '', now(), now(), '', '', '', '[]'::jsonb
             FROM {recipients} WHERE id_type = 'CPR' AND id % 10 < 7
             """  # noqa: S608 - table names from model metadata
         )

@@ -8,7 +8,6 @@ DATABASE_URL=... pytest tests/benchmarks/test_register_import_bench.py --run-ben
 """
 
 import csv
-import resource
 import time
 from pathlib import Path
 
@@ -17,15 +16,12 @@ import pytest
 from registry.models import Recipient
 from registry.register_import import ImportResult, register_import
 from registry.synthetic_register import generate_register
+from tests.benchmarks.peak_memory import peak_mib as peak_rss_mib
 
 PERSONS = 1_000_000
 BUSINESSES = 200_000
 CHANGE_EVERY = 100  # 1% of the rows change between the two extracts
 MAX_RSS_MIB = 256
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def change_one_percent(source: Path, target: Path, address_column: int) -> int:
