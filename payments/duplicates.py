@@ -34,9 +34,9 @@ _PAID_OR_ON_ITS_WAY = (
 # The period a payment pays for: the month of its requested (else expected) value date.
 _PERIOD = "date_trunc('month', coalesce({p}.requested_value_date, {p}.value_date))"
 
-# The earliest earlier payment that ``p`` repeats, NULL when none (a LATERAL subquery over
-# ``q``). min(id), not ORDER BY ... LIMIT 1: no sort per payment (ids grow with the time of
-# receipt).
+# The earliest earlier payment that ``p`` repeats, NULL when none (a subquery over ``q``,
+# correlated with ``p``). min(id), not ORDER BY ... LIMIT 1: no sort per payment (ids grow with
+# the time of receipt).
 EARLIER_SQL = f"""
     SELECT min(q.id) AS id FROM {PAYMENT} q
     WHERE q.recipient_number = p.recipient_number AND q.recipient_type = p.recipient_type
@@ -48,18 +48,17 @@ EARLIER_SQL = f"""
       AND {_PAID_OR_ON_ITS_WAY}
 """  # noqa: S608 - table name from model metadata
 
+# One UPDATE of the batch's own rows, the earlier payment looked up again for the few it holds:
+# no join of the payments table with itself, whose plan would rest on estimates that are always
+# wrong here (a new batch's id is in no statistics; how many payments are ``received`` changes
+# by the minute). Such a join once scanned every received payment for each payment of the batch
+# (192 s for a batch of 10,000, docs/benchmarks.md).
 _HOLD_SQL = f"""
-WITH repeats AS (
-    SELECT p.id, earlier.id AS duplicate_of
-    FROM {PAYMENT} p
-    CROSS JOIN LATERAL ({EARLIER_SQL}) earlier
-    WHERE p.batch_id = %(batch)s AND p.status = 'received' AND p.recipient_number <> ''
-      AND earlier.id IS NOT NULL
-), held AS (
+WITH held AS (
     UPDATE {PAYMENT} p SET status = 'held'
-    FROM repeats r
-    WHERE p.id = r.id AND p.status = 'received'
-    RETURNING p.id, r.duplicate_of, p.authority_id
+    WHERE p.batch_id = %(batch)s AND p.status = 'received' AND p.recipient_number <> ''
+      AND ({EARLIER_SQL}) IS NOT NULL
+    RETURNING p.id, ({EARLIER_SQL}) AS duplicate_of, p.authority_id
 )
 INSERT INTO {HOLD} (payment_id, duplicate_of_id, authority_id, held_at, decision, decided_at,
                     decided_by_id, decided_by_label)
