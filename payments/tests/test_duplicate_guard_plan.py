@@ -30,7 +30,7 @@ def no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def grown(batch: Batch, size: int) -> None:
-    """``size`` more payments in the batch, to as many recipients, as its first one is."""
+    """``size`` more payments in the batch: copies of its first one, each to another recipient."""
     columns = [str(f.column) for f in Payment._meta.concrete_fields if f.column != "id"]
     varied = {
         "line": "1000 + g",
