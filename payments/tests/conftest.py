@@ -90,3 +90,10 @@ def persona(request: pytest.FixtureRequest, authority: Authority, units: Any) ->
 def world(db: None) -> World:
     """The pipeline world (payments.tests.pipeline_world): an authority ready to send payments."""
     return build_world()
+
+
+@pytest.fixture
+def tasks_not_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intake and processing run in the test itself: nothing is sent to a Celery worker."""
+    monkeypatch.setattr("payments.tasks.batch_process.delay", lambda batch_id: None)
+    monkeypatch.setattr("payments.callback_tasks.callbacks_dispatch.delay", lambda: None)

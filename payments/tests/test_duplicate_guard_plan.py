@@ -19,14 +19,8 @@ from payments.models import Batch, Payment
 from payments.tests.pipeline_world import CPR_WITH_NEMKONTO, World, payment
 from payments.tests.test_pipeline_stages import submit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tasks_not_queued")]
 PAYMENT = Payment._meta.db_table
-
-
-@pytest.fixture(autouse=True)
-def no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("payments.tasks.batch_process.delay", lambda batch_id: None)
-    monkeypatch.setattr("payments.callback_tasks.callbacks_dispatch.delay", lambda: None)
 
 
 def grown(batch: Batch, size: int) -> None:
