@@ -23,7 +23,7 @@ from payments.tests.pipeline_world import (
     World,
     payment,
 )
-from payments.tests.test_pipeline_stages import FRIDAY_CYCLE, submit
+from payments.tests.test_pipeline_stages import FRIDAY_CYCLE, RECEIVED, submit
 
 pytestmark = pytest.mark.django_db
 MONDAY_CYCLE = FRIDAY_CYCLE + datetime.timedelta(days=3)
@@ -34,6 +34,14 @@ def guard_on(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.NEMKONTO_DUPLICATE_WINDOW_DAYS = 35
     monkeypatch.setattr("payments.tasks.batch_process.delay", lambda batch_id: None)
     monkeypatch.setattr("payments.callback_tasks.callbacks_dispatch.delay", lambda: None)
+
+
+@pytest.fixture
+def before_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock an hour after the batches were received, before Friday's cut-off: payments
+    decided or dry-run now would otherwise go to the next cycle (in December, after the last
+    cut-off of November: another period, so no repeat)."""
+    monkeypatch.setattr("django.utils.timezone.now", lambda: RECEIVED + datetime.timedelta(hours=1))
 
 
 def processed(world: World, client: Client, rows: list[dict[str, Any]], **envelope: Any) -> Batch:
@@ -121,7 +129,7 @@ def test_a_stopped_earlier_payment_is_no_reason_to_hold(world, client):
     assert statuses(second) == {"B1": "completed"}
 
 
-def test_the_payment_system_confirms_and_rejects(world, client, repeated, receiver):
+def test_the_payment_system_confirms_and_rejects(world, client, repeated, receiver, before_cut_off):
     from payments.callbacks import callback_set
 
     callback_set(client=world.api_client, url=receiver.url)
@@ -224,7 +232,7 @@ def test_the_api_lists_and_decides(world, client, repeated):
     assert client.get(url, headers=auth).json()["results"] == []
 
 
-def test_dry_run_tells_the_repeat(world, client, repeated):
+def test_dry_run_tells_the_repeat(world, client, repeated, before_cut_off):
     auth = {"Authorization": f"Bearer {world.token(client)}"}
     body = world.envelope(
         dry_run=True,
