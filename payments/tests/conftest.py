@@ -1,5 +1,6 @@
 """Fixtures for the payments set-up tests: payment systems, agreements, banks, personas."""
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -97,3 +98,19 @@ def tasks_not_queued(monkeypatch: pytest.MonkeyPatch) -> None:
     """Intake and processing run in the test itself: nothing is sent to a Celery worker."""
     monkeypatch.setattr("payments.tasks.batch_process.delay", lambda batch_id: None)
     monkeypatch.setattr("payments.callback_tasks.callbacks_dispatch.delay", lambda: None)
+
+
+@pytest.fixture
+def before_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock an hour after the batches were received, before Friday's cut-off: payments
+    decided or dry-run now would otherwise go to the next cycle (in December, after the last
+    cut-off of November: another period, so no repeat)."""
+    monkeypatch.setattr(
+        "django.utils.timezone.now", lambda: _received() + datetime.timedelta(hours=1)
+    )
+
+
+def _received() -> datetime.datetime:
+    from payments.tests.test_pipeline_stages import RECEIVED
+
+    return RECEIVED

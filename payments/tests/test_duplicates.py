@@ -23,7 +23,7 @@ from payments.tests.pipeline_world import (
     World,
     payment,
 )
-from payments.tests.test_pipeline_stages import FRIDAY_CYCLE, RECEIVED, submit
+from payments.tests.test_pipeline_stages import FRIDAY_CYCLE, submit
 
 pytestmark = pytest.mark.django_db
 MONDAY_CYCLE = FRIDAY_CYCLE + datetime.timedelta(days=3)
@@ -34,14 +34,6 @@ def guard_on(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.NEMKONTO_DUPLICATE_WINDOW_DAYS = 35
     monkeypatch.setattr("payments.tasks.batch_process.delay", lambda batch_id: None)
     monkeypatch.setattr("payments.callback_tasks.callbacks_dispatch.delay", lambda: None)
-
-
-@pytest.fixture
-def before_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The clock an hour after the batches were received, before Friday's cut-off: payments
-    decided or dry-run now would otherwise go to the next cycle (in December, after the last
-    cut-off of November: another period, so no repeat)."""
-    monkeypatch.setattr("django.utils.timezone.now", lambda: RECEIVED + datetime.timedelta(hours=1))
 
 
 def processed(world: World, client: Client, rows: list[dict[str, Any]], **envelope: Any) -> Batch:

@@ -202,7 +202,7 @@ def _age(days: int) -> None:
     ],
 )
 def test_after_the_longest_wait_the_fallback_applies(
-    waiting, client, settings, fallback, cpr, expected
+    waiting, client, settings, fallback, cpr, expected, before_cut_off
 ):
     settings.NEMKONTO_WAITING_DAYS = 30
     agreement_failure_choice_change(
